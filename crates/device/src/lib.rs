@@ -1,0 +1,218 @@
+//! # facecloak-device: where facecloak's math runs, and proof that it runs right
+//!
+//! Every model facecloak runs is plain burn code that takes a [`burn::tensor::Device`]. This
+//! crate is the one place that decides *which* device that is and tells the user what it
+//! decided: WebGPU in the browser, Vulkan natively (lavapipe in tests), or burn's CPU backend
+//! as the fallback everywhere. A choice is never silent: a [`Backend`] carries a
+//! [`BackendInfo`] naming the backend, the adapter, and — when the GPU was wanted but not had —
+//! the reason it fell back.
+//!
+//! It also owns the [`selfcheck`]: a small convolution and its gradient with respect to the
+//! input, computed on the chosen device and compared against a plain-Rust f64 reference. It is
+//! the first real computation through the whole stack (CLI, worker, page) and the warm-up that
+//! proves a device computes forward *and* backward passes correctly before we trust it with a
+//! face.
+//!
+//! What it refuses to do: know anything of faces, files, wasm-bindgen or JavaScript. The
+//! browser-specific part is one async constructor ([`Backend::webgpu`]); everything else builds
+//! and is tested natively.
+
+pub mod selfcheck;
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use burn::tensor::Device;
+use serde::Serialize;
+
+/// Which family of burn backend a [`Backend`] runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    /// A GPU (or a software GPU such as SwiftShader or lavapipe) through wgpu.
+    Gpu,
+    /// burn's CPU backend.
+    Cpu,
+}
+
+/// burn's CPU backends that facecloak can run on.
+///
+/// Flex is the default: it is burn's maintained pure-Rust CPU backend, it runs in wasm, and
+/// the `cpu_backends` bench measures it against ndarray on the operations our networks use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CpuBackend {
+    /// `burn-flex`: pure Rust, SIMD, multi-threaded natively.
+    #[default]
+    Flex,
+    /// `burn-ndarray` (deprecated by burn 0.22; native only, kept for comparison).
+    #[cfg(not(target_family = "wasm"))]
+    NdArray,
+}
+
+/// What a [`Backend`] is, in words a person (and a test) can check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BackendInfo {
+    /// GPU or CPU.
+    pub kind: BackendKind,
+    /// Short name of the burn backend and graphics API, e.g. `wgpu/vulkan`, `wgpu/webgpu`, `flex`.
+    pub name: String,
+    /// The adapter as the driver names it (e.g. `llvmpipe (LLVM 15.0.6, 256 bits)`), or the
+    /// CPU backend's description.
+    pub adapter: String,
+    /// Set when a GPU was wanted but this backend is the fallback: why the GPU was not used.
+    pub fallback_reason: Option<String>,
+}
+
+impl fmt::Display for BackendInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.name, self.adapter)?;
+        if let Some(reason) = &self.fallback_reason {
+            write!(f, "; fell back to the CPU because {reason}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a GPU backend could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceError {
+    /// wgpu found no adapter, or refused the device we asked for.
+    #[error("could not start the {api} GPU backend: {message}")]
+    GpuUnavailable {
+        /// The graphics API that was asked for.
+        api: &'static str,
+        /// wgpu's own explanation.
+        message: String,
+    },
+}
+
+/// A burn device together with what it is.
+#[derive(Debug, Clone)]
+pub struct Backend {
+    device: Device,
+    info: BackendInfo,
+    /// Set by wgpu when the GPU device is lost (driver reset, tab in the background too long,
+    /// `destroy()`): every later operation on it would fail, so callers check this and move to
+    /// the CPU. Always `None` on the CPU.
+    lost: Arc<Mutex<Option<String>>>,
+}
+
+impl Backend {
+    /// burn's CPU backend. Always available.
+    pub fn cpu(which: CpuBackend) -> Self {
+        let (device, name, adapter) = match which {
+            CpuBackend::Flex => (Device::flex(), "flex", "burn-flex (pure Rust, SIMD)"),
+            #[cfg(not(target_family = "wasm"))]
+            #[allow(deprecated)] // kept on purpose, see `CpuBackend::NdArray`
+            CpuBackend::NdArray => (Device::ndarray(), "ndarray", "burn-ndarray"),
+        };
+        Backend {
+            device,
+            info: BackendInfo {
+                kind: BackendKind::Cpu,
+                name: name.to_owned(),
+                adapter: adapter.to_owned(),
+                fallback_reason: None,
+            },
+            lost: Arc::default(),
+        }
+    }
+
+    /// The CPU backend, standing in for a GPU that could not be had, and saying why.
+    pub fn cpu_fallback(reason: impl Into<String>) -> Self {
+        let mut backend = Self::cpu(CpuBackend::default());
+        backend.info.fallback_reason = Some(reason.into());
+        backend
+    }
+
+    /// wgpu pinned to Vulkan (native only).
+    ///
+    /// Pinned, not `Auto`: with no Vulkan driver cubecl would otherwise quietly settle on GL,
+    /// and a test meant to cover Vulkan would cover something else. wgpu's runtime can be
+    /// initialised once per process, so the first successful call is remembered and later
+    /// calls return the same device; a failed one can be retried.
+    #[cfg(not(target_family = "wasm"))]
+    pub fn vulkan() -> Result<Self, DeviceError> {
+        use burn::tensor::wgpu::WgpuBackend;
+
+        // Held across initialisation, so that two threads asking at once get one device
+        // rather than one device and an "already initialized" error.
+        static VULKAN: Mutex<Option<Backend>> = Mutex::new(None);
+        let mut slot = VULKAN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(backend) = slot.as_ref() {
+            return Ok(backend.clone());
+        }
+        let (device, setup) = Device::wgpu_options()
+            .graphics_api(WgpuBackend::Vulkan)
+            .init_with_setup()
+            .map_err(|e| DeviceError::GpuUnavailable { api: "Vulkan", message: e.to_string() })?;
+        let adapter = setup.adapter.get_info();
+        let backend = Backend {
+            device,
+            info: BackendInfo {
+                kind: BackendKind::Gpu,
+                name: format!("wgpu/{}", adapter.backend.to_str()),
+                adapter: format!("{} ({})", adapter.name, adapter.driver_info).trim().to_owned(),
+                fallback_reason: None,
+            },
+            lost: watch_for_loss(&setup.device),
+        };
+        *slot = Some(backend.clone());
+        Ok(backend)
+    }
+
+    /// wgpu on the browser's WebGPU, initialised asynchronously as the browser requires.
+    ///
+    /// `adapter` is the description that JavaScript read from `GPUAdapter.info` (wgpu does not
+    /// expose it on the web), so the page can say which adapter really ran.
+    #[cfg(target_family = "wasm")]
+    pub async fn webgpu(adapter: String) -> Result<Self, DeviceError> {
+        use burn::tensor::wgpu::WgpuBackend;
+
+        let (device, setup) = Device::wgpu_options()
+            .graphics_api(WgpuBackend::WebGpu)
+            .init_with_setup_async()
+            .await
+            .map_err(|e| DeviceError::GpuUnavailable { api: "WebGPU", message: e.to_string() })?;
+        Ok(Backend {
+            device,
+            info: BackendInfo {
+                kind: BackendKind::Gpu,
+                name: "wgpu/webgpu".to_owned(),
+                adapter,
+                fallback_reason: None,
+            },
+            lost: watch_for_loss(&setup.device),
+        })
+    }
+
+    /// The burn device (without autodiff; call `.autodiff()` where gradients are needed).
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// What this backend is.
+    pub fn info(&self) -> &BackendInfo {
+        &self.info
+    }
+
+    /// Why the GPU device was lost, once it has been; `None` while it is usable.
+    pub fn lost(&self) -> Option<String> {
+        self.lost.lock().map(|lost| lost.clone()).unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
+}
+
+/// Registers wgpu's device-lost callback, which records why.
+fn watch_for_loss(device: &burn::tensor::wgpu::wgpu::Device) -> Arc<Mutex<Option<String>>> {
+    let lost = Arc::new(Mutex::new(None));
+    let record = Arc::clone(&lost);
+    device.set_device_lost_callback(move |reason, message| {
+        let why = format!("{reason:?}: {message}");
+        match record.lock() {
+            Ok(mut slot) => *slot = Some(why),
+            Err(poisoned) => *poisoned.into_inner() = Some(why),
+        }
+    });
+    lost
+}

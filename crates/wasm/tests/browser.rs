@@ -1,0 +1,93 @@
+//! The core, through the very bindings the web worker uses, in headless Chromium: on WebGPU
+//! (SwiftShader, with `--enable-unsafe-webgpu` from `webdriver.json`) and on the CPU fallback.
+//! Run by `scripts/test` as `cargo test -p facecloak-wasm --target wasm32-unknown-unknown`.
+
+#![cfg(target_family = "wasm")]
+
+use facecloak_wasm::Engine;
+use js_sys::{Array, Function, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+// Where the app runs it: a dedicated worker, not the page.
+wasm_bindgen_test_configure!(run_in_dedicated_worker);
+
+fn field(object: &JsValue, name: &str) -> JsValue {
+    Reflect::get(object, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn number(object: &JsValue, name: &str) -> f64 {
+    field(object, name).as_f64().unwrap_or(f64::NAN)
+}
+
+async fn self_check(engine: &Engine, size: u32) -> (JsValue, Vec<String>) {
+    let phases = Array::new();
+    let record = Function::new_with_args("phases", "return (p) => phases.push(p.phase)")
+        .call1(&JsValue::NULL, &phases)
+        .unwrap()
+        .unchecked_into::<Function>();
+    let report = JsFuture::from(engine.self_check(size, Some(record))).await.expect("self-check resolves");
+    let phases = phases.iter().filter_map(|p| p.as_string()).collect();
+    (report, phases)
+}
+
+fn assert_passed(report: &JsValue) {
+    let (forward, gradient) = (number(report, "forward_error"), number(report, "gradient_error"));
+    assert!(
+        field(report, "passed").as_bool() == Some(true),
+        "forward error {forward:e}, gradient error {gradient:e}"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn webgpu_engine_computes_conv_and_its_gradient() {
+    let adapter = gpu_adapter_description().await;
+    let engine = Engine::start_webgpu(adapter.clone())
+        .await
+        .unwrap_or_else(|_| panic!("WebGPU did not start (adapter: {adapter})"));
+    let backend = engine.backend().ok().unwrap();
+    assert_eq!(field(&backend, "kind").as_string().as_deref(), Some("gpu"));
+    assert_eq!(field(&backend, "name").as_string().as_deref(), Some("wgpu/webgpu"));
+
+    let (report, phases) = self_check(&engine, 48).await;
+    assert_passed(&report);
+    assert_eq!(phases, ["upload", "forward", "backward", "compare"]);
+}
+
+#[wasm_bindgen_test]
+async fn cpu_engine_computes_conv_and_its_gradient_and_says_why_it_is_used() {
+    let engine = Engine::start_cpu(Some("test asked for the CPU".into()));
+    let backend = engine.backend().ok().unwrap();
+    assert_eq!(field(&backend, "kind").as_string().as_deref(), Some("cpu"));
+    assert_eq!(field(&backend, "fallback_reason").as_string().as_deref(), Some("test asked for the CPU"));
+    let (report, _) = self_check(&engine, 48).await;
+    assert_passed(&report);
+}
+
+#[wasm_bindgen_test]
+async fn a_bad_size_rejects_with_a_message_instead_of_killing_the_worker() {
+    let engine = Engine::start_cpu(None);
+    let error = JsFuture::from(engine.self_check(100_000, None)).await.expect_err("rejects");
+    let message = field(&error, "message").as_string().unwrap_or_default();
+    assert!(message.contains("between 8 and 512"), "{message}");
+    // The engine is still usable afterwards.
+    let (report, _) = self_check(&engine, 16).await;
+    assert_passed(&report);
+}
+
+/// `navigator.gpu.requestAdapter()` as the worker does it; the adapter's architecture proves
+/// which WebGPU implementation ran (SwiftShader in headless Chromium).
+async fn gpu_adapter_description() -> String {
+    let describe = Function::new_no_args(
+        "return (async () => {
+            if (!self.navigator.gpu) throw new Error('navigator.gpu is missing: is --enable-unsafe-webgpu set?');
+            const adapter = await self.navigator.gpu.requestAdapter();
+            if (!adapter) throw new Error('no WebGPU adapter');
+            return `${adapter.info.vendor} ${adapter.info.architecture}`.trim();
+        })()",
+    );
+    let promise = describe.call0(&JsValue::NULL).unwrap().unchecked_into::<js_sys::Promise>();
+    let description = JsFuture::from(promise).await.expect("a WebGPU adapter");
+    description.as_string().unwrap_or_default()
+}
