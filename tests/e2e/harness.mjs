@@ -3,8 +3,6 @@
 // auditor) would want to know about a page visit: every request, every console error.
 
 import { existsSync, mkdirSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 import { preview } from 'vite';
@@ -35,7 +33,7 @@ export async function serveApp() {
  */
 export async function launch({ webgpu }) {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run scripts/setup (apt-get install chromium)`);
-  const userDataDir = await mkdtemp(join(tmpdir(), 'facecloak-e2e-'));
+  // playwright-core gives every launch a fresh, empty profile of its own.
   const args = [
     '--no-sandbox',
     '--no-first-run',
@@ -43,7 +41,6 @@ export async function launch({ webgpu }) {
     '--disable-component-update',
     '--disable-sync',
     '--disable-quic',
-    `--user-data-dir=${userDataDir}`,
   ];
   if (webgpu) args.push('--enable-unsafe-webgpu');
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args });
@@ -58,6 +55,9 @@ export async function openApp(browser, origin, path = '/') {
   const requests = [];
   const errors = [];
   context.on('request', (request) => requests.push({ url: request.url(), method: request.method(), postData: request.postData() }));
+  context.on('response', (response) => {
+    if (response.status() >= 400) errors.push(`HTTP ${response.status()} for ${response.url()}`);
+  });
   const page = await context.newPage();
   page.on('console', (message) => {
     if (message.type() === 'error') errors.push(`console: ${message.text()}`);
