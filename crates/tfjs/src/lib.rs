@@ -15,9 +15,14 @@
 //! weight, a constant whose shape disagrees with the manifest, shards truncated or oversized.
 //! Nothing a user's file contains can make it panic (the tests feed it truncated and corrupted files).
 //!
+//! An [`Executor`] runs a model on any burn device — NHWC at the boundary, NCHW inside — and,
+//! on an autodiff device, lets the caller differentiate any scalar of the outputs with respect
+//! to the input image.
+//!
 //! What it refuses to know: faces, preprocessing, what a model is for.
 
 mod error;
+pub mod exec;
 pub mod graph;
 mod json;
 pub mod weights;
@@ -25,6 +30,7 @@ pub mod weights;
 use std::collections::BTreeMap;
 
 pub use error::LoadError;
+pub use exec::{ExecError, Executor, Output};
 pub use graph::{Activation, BinaryOp, Conv, Graph, Node, Op, Padding, Port, ReduceKind, UnaryOp};
 pub use weights::{HostData, HostTensor};
 
