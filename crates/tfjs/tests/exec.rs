@@ -144,3 +144,35 @@ fn every_face_model_runs_forward_and_backward() {
         assert!(g.iter().all(|v| v.is_finite()) && g.iter().any(|&v| v != 0.0), "{name}: gradient is finite and non-zero");
     }
 }
+
+/// The recognizers on wgpu pinned to Vulkan (lavapipe in CI) agree with the CPU, forward
+/// (embedding within 1e-3 relative) and backward (input-gradient cosine > 0.999).
+#[test]
+fn recognizers_on_vulkan_match_the_cpu_forward_and_backward() {
+    let Some(dir) = human_models() else { return };
+    let vulkan = Backend::vulkan().unwrap_or_else(|e| panic!("{e} (apt-get install -y mesa-vulkan-drivers)"));
+    for (name, input, size, output) in [("mobileface", "data", 112, "batchnorm0/add_1"), ("faceres", "input_1", 224, "global_pooling/Mean")] {
+        let run = |device: &Device| {
+            let device = device.clone().autodiff();
+            let executor = Executor::new(load_file(&dir, name), &device).unwrap();
+            let data: Vec<f32> = (0..size * size * 3).map(|i| ((i * 37) % 256) as f32).collect();
+            let x = Tensor::<4>::from_data(TensorData::new(data, [1, size, size, 3]), &device).require_grad();
+            let outputs = executor.run(&[(input, x.clone())]).unwrap();
+            let y = outputs.into_iter().find(|o| o.name == output).unwrap().into_rank::<2>().unwrap();
+            let embedding = y.clone().into_data().as_slice::<f32>().unwrap().to_vec();
+            let grads = y.square().sum().backward();
+            let gradient = x.grad(&grads).unwrap().into_data().as_slice::<f32>().unwrap().to_vec();
+            (embedding, gradient)
+        };
+        let (gpu_y, gpu_g) = run(vulkan.device());
+        let (cpu_y, cpu_g) = run(&cpu());
+        let scale = cpu_y.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let worst = gpu_y.iter().zip(&cpu_y).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+        assert!(worst / scale < 1e-3, "{name}: embedding differs by {:.2e} (relative)", worst / scale);
+        let dot: f64 = gpu_g.iter().zip(&cpu_g).map(|(a, b)| *a as f64 * *b as f64).sum();
+        let norm = |v: &[f32]| v.iter().map(|a| (*a as f64).powi(2)).sum::<f64>().sqrt();
+        let cosine = dot / (norm(&gpu_g) * norm(&cpu_g));
+        assert!(cosine > 0.999, "{name}: gradient cosine {cosine}");
+        println!("{name} on {}: embedding error {:.1e}, gradient cosine {cosine:.6}", vulkan.info().adapter, worst / scale);
+    }
+}
