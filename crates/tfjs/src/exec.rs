@@ -209,7 +209,7 @@ impl Executor {
         self.model
             .outputs
             .iter()
-            .map(|(name, index)| match values[*index].take().or_else(|| values[*index].clone()) {
+            .map(|(name, index)| match values[*index].clone() {
                 Some(Value::Float { t, shape, nchw }) => Ok(Output { name: name.clone(), tensor: to_plain(t, nchw), shape }),
                 _ => Err(self.error(*index, "output is not a float tensor")),
             })
