@@ -19,7 +19,7 @@ use burn::tensor::{
     ops::{ConvOptions, MaxPoolOptions, PadMode},
 };
 
-use crate::{Activation, BinaryOp, Conv, HostData, HostTensor, Model, Op, Padding, ReduceKind, UnaryOp};
+use crate::{Activation, BinaryOp, Conv, HostData, HostTensor, Model, Node, Op, Padding, ReduceKind, UnaryOp};
 
 /// What can go wrong while running a model: shapes that do not fit (the wrong input size, a
 /// tensor of a rank we do not handle). The graph itself was validated at load.
@@ -137,6 +137,15 @@ impl Executor {
             };
             filters.insert(index, filter);
         }
+        // A filter constant read by nothing but its convolutions now lives only in burn's
+        // layout; keeping the NHWC copy too would hold every conv weight twice on the device.
+        let read_elsewhere: std::collections::HashSet<usize> = model.graph.nodes.iter().flat_map(run_inputs).collect();
+        for node in model.graph.nodes.iter().filter(|n| matches!(n.op, Op::Conv2d(_))) {
+            let filter = node.inputs[1].node;
+            if !read_elsewhere.contains(&filter) {
+                values.remove(&filter);
+            }
+        }
         Ok(Executor { model, device: device.clone(), values, filters })
     }
 
@@ -180,8 +189,8 @@ impl Executor {
         }
         for index in (0..needed.len()).rev() {
             if needed[index] {
-                for port in &self.model.graph.nodes[index].inputs {
-                    needed[port.node] = true;
+                for input in run_inputs(&self.model.graph.nodes[index]) {
+                    needed[input] = true;
                 }
             }
         }
@@ -196,10 +205,8 @@ impl Executor {
                     return Err(ExecError::Input { name: node.name.clone(), problem: "was not given".into() });
                 }
                 op => {
-                    let args: Vec<&Value> = node
-                        .inputs
-                        .iter()
-                        .map(|p| values[p.node].as_ref().ok_or_else(|| self.error(index, "an input was not computed")))
+                    let args: Vec<&Value> = run_inputs(node)
+                        .map(|i| values[i].as_ref().ok_or_else(|| self.error(index, "an input was not computed")))
                         .collect::<Result<_, _>>()?;
                     self.eval(index, op, &args)?
                 }
@@ -364,13 +371,13 @@ impl Executor {
         let (pw, ow) = self.padding(index, conv.padding, w, kw, conv.strides[1])?;
         let options = ConvOptions { stride: conv.strides, padding: [ph, pw], dilation: [1, 1], groups };
         let bias = if conv.bias {
-            let (b, _, _) = self.float(index, args[2])?;
+            let (b, _, _) = self.float(index, args[1])?;
             Some(b.clone().reshape([cout]))
         } else {
             None
         };
         let y = conv2d(x, filter.clone(), bias, options);
-        let y = self.activate(index, conv.activation, y, args.get(3).copied(), true)?;
+        let y = self.activate(index, conv.activation, y, args.get(2).copied(), true)?;
         Ok(Value::Float { t: y, shape: vec![n, oh, ow, cout], nchw: true })
     }
 
@@ -454,6 +461,13 @@ impl Executor {
         let dims = padded4(&out).ok_or_else(|| self.error(index, "rank above 4"))?;
         Ok(Value::Float { t: to_plain(reduced, nchw).reshape(dims), shape: out, nchw: false })
     }
+}
+
+/// The inputs a node reads at run time: all of them, except a convolution's filter, which
+/// [`Executor::new`] prepared in burn's layout (so a convolution's args are x, bias, alpha).
+fn run_inputs(node: &Node) -> impl Iterator<Item = usize> + '_ {
+    let is_conv = matches!(node.op, Op::Conv2d(_));
+    node.inputs.iter().enumerate().filter(move |&(slot, _)| !(is_conv && slot == 1)).map(|(_, port)| port.node)
 }
 
 fn node_error(model: &Model, index: usize, problem: &str) -> ExecError {

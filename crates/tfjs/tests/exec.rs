@@ -21,7 +21,8 @@ fn tiny_input() -> Vec<f32> {
 /// The tiny model computed directly in f64: conv 3×3 stride 2 SAME (pad top/left 0,
 /// bottom/right 1), + bias, ReLU, mean over H and W, × scale.
 fn tiny_reference(x: &[f64]) -> Vec<f64> {
-    let model = load_value(&tiny_model().0, &tiny_model().1);
+    let (json, shards) = tiny_model();
+    let model = load_value(&json, &shards);
     let get = |name: &str| match &model.constants[&model.graph.find(name).unwrap()].data {
         HostData::F32(v) => v.iter().map(|&x| x as f64).collect::<Vec<f64>>(),
         HostData::I32(_) => unreachable!(),

@@ -3,15 +3,9 @@
 
 mod common;
 
-use common::{b64, const_node, human_models, tiny_model};
+use common::{b64, const_node, human_models, tiny_model, try_load_value};
 use facecloak_tfjs::{Activation, BinaryOp, Conv, HostData, LoadError, Model, Op, Padding, shard_paths};
 use serde_json::{Value, json};
-
-fn load(model: &Value, shards: &[Vec<u8>]) -> Result<Model, LoadError> {
-    let bytes = serde_json::to_vec(model).unwrap();
-    let shards: Vec<&[u8]> = shards.iter().map(Vec::as_slice).collect();
-    Model::load(&bytes, &shards)
-}
 
 fn node_mut<'a>(model: &'a mut Value, name: &str) -> &'a mut Value {
     model["modelTopology"]["node"].as_array_mut().unwrap().iter_mut().find(|n| n["name"] == name).unwrap()
@@ -21,7 +15,7 @@ fn node_mut<'a>(model: &'a mut Value, name: &str) -> &'a mut Value {
 fn a_small_graph_loads_sorted_with_its_weights_decoded() {
     let (json, shards) = tiny_model();
     assert_eq!(shard_paths(&serde_json::to_vec(&json).unwrap()).unwrap(), ["tiny.bin", "tiny.2.bin"]);
-    let model = load(&json, &shards).expect("loads");
+    let model = try_load_value(&json, &shards).expect("loads");
     assert_eq!(model.input_names(), ["input"]);
     assert_eq!(model.output_names(), ["scaled"]);
     assert_eq!(model.parameter_count(), 54 + 3 + 3 + 2);
@@ -52,7 +46,7 @@ fn a_small_graph_loads_sorted_with_its_weights_decoded() {
 fn load_error(edit: impl FnOnce(&mut Value, &mut Vec<Vec<u8>>)) -> LoadError {
     let (mut json, mut shards) = tiny_model();
     edit(&mut json, &mut shards);
-    load(&json, &shards).expect_err("must not load")
+    try_load_value(&json, &shards).expect_err("must not load")
 }
 
 #[test]

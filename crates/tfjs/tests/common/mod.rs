@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use facecloak_tfjs::{Model, shard_paths};
+use facecloak_tfjs::{LoadError, Model, shard_paths};
 use serde_json::{Value, json};
 
 pub fn b64(s: &str) -> String {
@@ -107,8 +107,12 @@ pub fn load_file(dir: &Path, name: &str) -> Model {
     Model::load(&json, &refs).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
-pub fn load_value(model: &Value, shards: &[Vec<u8>]) -> Model {
+pub fn try_load_value(model: &Value, shards: &[Vec<u8>]) -> Result<Model, LoadError> {
     let bytes = serde_json::to_vec(model).unwrap();
     let shards: Vec<&[u8]> = shards.iter().map(Vec::as_slice).collect();
-    Model::load(&bytes, &shards).expect("loads")
+    Model::load(&bytes, &shards)
+}
+
+pub fn load_value(model: &Value, shards: &[Vec<u8>]) -> Model {
+    try_load_value(model, shards).expect("loads")
 }
