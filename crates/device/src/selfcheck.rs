@@ -11,9 +11,7 @@
 //! `∂L/∂y = y` and `∂L/∂x` is the convolution's adjoint applied to `y`. The reference computes
 //! both directly in f64; its own gradient is checked against finite differences in the tests.
 
-use burn::tensor::{
-    Tensor, TensorData, module::conv2d, ops::ConvOptions,
-};
+use burn::tensor::{Tensor, TensorData, module::conv2d, ops::ConvOptions};
 use serde::Serialize;
 use web_time::Instant;
 
@@ -276,8 +274,7 @@ pub async fn run(
     let device = backend.device().clone().autodiff();
     let s = problem.size;
     let x: Tensor<4> =
-        Tensor::from_data(TensorData::new(problem.input.clone(), [1, CHANNELS_IN, s, s]), &device)
-            .require_grad();
+        Tensor::from_data(TensorData::new(problem.input.clone(), [1, CHANNELS_IN, s, s]), &device).require_grad();
     let w: Tensor<4> = Tensor::from_data(
         TensorData::new(problem.weight.clone(), [CHANNELS_OUT, CHANNELS_IN, KERNEL, KERNEL]),
         &device,

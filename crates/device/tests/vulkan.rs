@@ -27,11 +27,7 @@ fn vulkan_backend_is_pinned_and_named() {
 #[test]
 fn vulkan_computes_conv_and_input_gradient_like_the_reference_and_the_cpu() {
     let gpu = pollster::block_on(selfcheck::run(&vulkan(), 48, |_| {})).expect("self-check on Vulkan");
-    assert!(
-        gpu.passed,
-        "Vulkan: forward error {:.2e}, gradient error {:.2e}",
-        gpu.forward_error, gpu.gradient_error
-    );
+    assert!(gpu.passed, "Vulkan: forward error {:.2e}, gradient error {:.2e}", gpu.forward_error, gpu.gradient_error);
     let cpu = pollster::block_on(selfcheck::run(&Backend::cpu(CpuBackend::Flex), 48, |_| {})).unwrap();
     let relative = (gpu.loss - cpu.loss).abs() / cpu.loss;
     assert!(relative < 1e-5, "GPU loss {} vs CPU loss {}", gpu.loss, cpu.loss);
