@@ -123,6 +123,14 @@ pub enum LoadError {
         /// What the manifest says.
         manifest: String,
     },
+    /// A node computed from constants alone cannot be computed (its shapes disagree).
+    #[error("node {node:?}, computed from constants at load: {problem}")]
+    Fold {
+        /// The node's name.
+        node: String,
+        /// What is wrong.
+        problem: String,
+    },
     /// A requested input or output name is not in the graph.
     #[error("the model has no {kind} named {name:?} (it has: {known})")]
     UnknownName {

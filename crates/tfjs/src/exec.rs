@@ -11,6 +11,7 @@
 //! honour `keep_dims`, `Reshape` is row-major over the NHWC order.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use burn::tensor::{
     Device, Tensor, TensorData,
@@ -99,6 +100,8 @@ pub struct Executor {
     values: HashMap<usize, Value>,
     /// Conv filters (node index of the *conv*) in burn's `[out, in/groups, kh, kw]` layout.
     filters: HashMap<usize, Tensor<4>>,
+    /// Multiply-adds of the convolutions and matmuls of the latest run (for GFLOP/s figures).
+    multiply_adds: AtomicU64,
 }
 
 impl Executor {
@@ -109,7 +112,8 @@ impl Executor {
             let value = match &host.data {
                 HostData::I32(_) => Value::Int(host.clone()),
                 HostData::F32(data) => {
-                    let dims = padded4(&host.shape).ok_or_else(|| node_error(&model, index, "constants above rank 4 are not supported"))?;
+                    let dims = padded4(&host.shape)
+                        .ok_or_else(|| node_error(&model, index, "constants above rank 4 are not supported"))?;
                     Value::Float {
                         t: Tensor::from_data(TensorData::new(data.clone(), dims), device),
                         shape: host.shape.clone(),
@@ -146,12 +150,18 @@ impl Executor {
                 values.remove(&filter);
             }
         }
-        Ok(Executor { model, device: device.clone(), values, filters })
+        Ok(Executor { model, device: device.clone(), values, filters, multiply_adds: AtomicU64::new(0) })
     }
 
     /// The model this executor runs.
     pub fn model(&self) -> &Model {
         &self.model
+    }
+
+    /// Multiply-adds done by the convolutions and matrix products of the latest [`run`](Self::run)
+    /// (the forward pass; a backward pass costs about twice that again).
+    pub fn last_run_multiply_adds(&self) -> u64 {
+        self.multiply_adds.load(Ordering::Relaxed)
     }
 
     /// The device it runs on.
@@ -161,23 +171,25 @@ impl Executor {
 
     /// Runs the graph on NHWC `inputs` (by input name) and returns every declared output.
     pub fn run(&self, inputs: &[(&str, Tensor<4>)]) -> Result<Vec<Output>, ExecError> {
+        self.multiply_adds.store(0, Ordering::Relaxed);
         let mut values: Vec<Option<Value>> = vec![None; self.model.graph.nodes.len()];
         for (name, tensor) in inputs {
-            let index = self
-                .model
-                .inputs
-                .iter()
-                .copied()
-                .find(|&i| self.model.graph.nodes[i].name == *name)
-                .ok_or_else(|| ExecError::Input {
-                    name: name.to_string(),
-                    problem: format!("the model's inputs are {:?}", self.model.input_names()),
-                })?;
+            let index =
+                self.model.inputs.iter().copied().find(|&i| self.model.graph.nodes[i].name == *name).ok_or_else(
+                    || ExecError::Input {
+                        name: name.to_string(),
+                        problem: format!("the model's inputs are {:?}", self.model.input_names()),
+                    },
+                )?;
             if let Op::Placeholder { shape } = &self.model.graph.nodes[index].op {
                 let dims = tensor.dims();
-                let fits = shape.len() == 4 && shape.iter().zip(dims).all(|(&want, got)| want < 0 || want as usize == got);
+                let fits =
+                    shape.len() == 4 && shape.iter().zip(dims).all(|(&want, got)| want < 0 || want as usize == got);
                 if !shape.is_empty() && !fits {
-                    return Err(ExecError::Input { name: name.to_string(), problem: format!("has shape {dims:?}, the model wants {shape:?} (NHWC)") });
+                    return Err(ExecError::Input {
+                        name: name.to_string(),
+                        problem: format!("has shape {dims:?}, the model wants {shape:?} (NHWC)"),
+                    });
                 }
             }
             values[index] = Some(Value::Float { t: tensor.clone(), shape: tensor.dims().to_vec(), nchw: false });
@@ -200,7 +212,9 @@ impl Executor {
             }
             let node = &self.model.graph.nodes[index];
             let value = match &node.op {
-                Op::Const => self.values.get(&index).cloned().ok_or_else(|| self.error(index, "constant was not uploaded"))?,
+                Op::Const => {
+                    self.values.get(&index).cloned().ok_or_else(|| self.error(index, "constant was not uploaded"))?
+                }
                 Op::Placeholder { .. } => {
                     return Err(ExecError::Input { name: node.name.clone(), problem: "was not given".into() });
                 }
@@ -217,13 +231,22 @@ impl Executor {
             .outputs
             .iter()
             .map(|(name, index)| match values[*index].clone() {
-                Some(Value::Float { t, shape, nchw }) => Ok(Output { name: name.clone(), tensor: to_plain(t, nchw), shape }),
+                Some(Value::Float { t, shape, nchw }) => {
+                    Ok(Output { name: name.clone(), tensor: to_plain(t, nchw), shape })
+                }
                 _ => Err(self.error(*index, "output is not a float tensor")),
             })
             .collect()
     }
 
-    fn padding(&self, index: usize, padding: Padding, size: usize, kernel: usize, stride: usize) -> Result<((usize, usize), usize), ExecError> {
+    fn padding(
+        &self,
+        index: usize,
+        padding: Padding,
+        size: usize,
+        kernel: usize,
+        stride: usize,
+    ) -> Result<((usize, usize), usize), ExecError> {
         tf_padding(padding, size, kernel, stride)
             .ok_or_else(|| self.error(index, &format!("a {kernel}-pixel window does not fit {size} pixels")))
     }
@@ -264,7 +287,13 @@ impl Executor {
                 let (x, [n, h, w, c]) = self.nchw(index, args[0])?;
                 let (ph, oh) = self.padding(index, *padding, h, kernel[0], strides[0])?;
                 let (pw, ow) = self.padding(index, *padding, w, kernel[1], strides[1])?;
-                let options = MaxPoolOptions { kernel_size: *kernel, stride: *strides, padding: [ph, pw], dilation: [1, 1], ceil_mode: false };
+                let options = MaxPoolOptions {
+                    kernel_size: *kernel,
+                    stride: *strides,
+                    padding: [ph, pw],
+                    dilation: [1, 1],
+                    ceil_mode: false,
+                };
                 Value::Float { t: max_pool2d(x, options), shape: vec![n, oh, ow, c], nchw: true }
             }
             Op::MatMul { transpose_a, transpose_b, bias, activation } => {
@@ -275,6 +304,7 @@ impl Executor {
                 if k != k2 {
                     return Err(self.error(index, &format!("cannot multiply [{n}, {k}] by [{k2}, {m}]")));
                 }
+                self.multiply_adds.fetch_add((n * k * m) as u64, Ordering::Relaxed);
                 let mut y = a.matmul(b);
                 if *bias {
                     let (bias, _, _) = self.float(index, args[2])?;
@@ -330,10 +360,8 @@ impl Executor {
                 let total: usize = shape.iter().product();
                 let known: usize = target.iter().filter(|&&d| d >= 0).map(|&d| d as usize).product();
                 let unknown = target.iter().filter(|&&d| d < 0).count();
-                let out: Vec<usize> = target
-                    .iter()
-                    .map(|&d| if d < 0 { total / known.max(1) } else { d as usize })
-                    .collect();
+                let out: Vec<usize> =
+                    target.iter().map(|&d| if d < 0 { total / known.max(1) } else { d as usize }).collect();
                 if unknown > 1 || out.iter().product::<usize>() != total {
                     return Err(self.error(index, &format!("cannot reshape {shape:?} to {target:?}")));
                 }
@@ -365,7 +393,8 @@ impl Executor {
         let [cout, cin_per_group, kh, kw] = filter.dims();
         let groups = if conv.depthwise { c } else { 1 };
         if cin_per_group * groups != c {
-            return Err(self.error(index, &format!("the input has {c} channels, the filter expects {}", cin_per_group * groups)));
+            return Err(self
+                .error(index, &format!("the input has {c} channels, the filter expects {}", cin_per_group * groups)));
         }
         let (ph, oh) = self.padding(index, conv.padding, h, kh, conv.strides[0])?;
         let (pw, ow) = self.padding(index, conv.padding, w, kw, conv.strides[1])?;
@@ -376,20 +405,32 @@ impl Executor {
         } else {
             None
         };
+        self.multiply_adds.fetch_add((n * oh * ow * cout * cin_per_group * kh * kw) as u64, Ordering::Relaxed);
         let y = conv2d(x, filter.clone(), bias, options);
         let y = self.activate(index, conv.activation, y, args.get(2).copied(), true)?;
         Ok(Value::Float { t: y, shape: vec![n, oh, ow, cout], nchw: true })
     }
 
     /// Applies a (fused) activation. `alpha` is PReLU's per-channel slope.
-    fn activate(&self, index: usize, activation: Activation, y: Tensor<4>, alpha: Option<&Value>, nchw: bool) -> Result<Tensor<4>, ExecError> {
+    fn activate(
+        &self,
+        index: usize,
+        activation: Activation,
+        y: Tensor<4>,
+        alpha: Option<&Value>,
+        nchw: bool,
+    ) -> Result<Tensor<4>, ExecError> {
         Ok(match activation {
             Activation::None => y,
             Activation::Relu => y.clamp_min(0.0),
             Activation::Prelu => {
                 let alpha = alpha.ok_or_else(|| self.error(index, "PReLU has no alpha"))?;
                 let (a, shape, a_nchw) = self.float(index, alpha)?;
-                let a = if nchw && !a_nchw { a.clone().reshape(padded4(shape).unwrap_or([1; 4])).permute([0, 3, 1, 2]) } else { a.clone() };
+                let a = if nchw && !a_nchw {
+                    a.clone().reshape(padded4(shape).unwrap_or([1; 4])).permute([0, 3, 1, 2])
+                } else {
+                    a.clone()
+                };
                 let dims = y.dims();
                 let a = a.expand(dims);
                 y.clone().clamp_min(0.0) + a * y.clamp_max(0.0)
@@ -417,12 +458,16 @@ impl Executor {
                 (x, y) if x == y => x,
                 (1, y) => y,
                 (x, 1) => x,
-                _ => return Err(self.error(index, &format!("shapes {sa:?} and {sb:?} do not broadcast"))),
+                _ => {
+                    return Err(self.error(index, &format!("shapes {sa:?} and {sb:?} do not broadcast")));
+                }
             });
         }
         // Bring both into the same storage: NCHW when either is, plain otherwise.
         let nchw = na || nb;
-        let store = |t: &Tensor<4>, is_nchw: bool| if nchw && !is_nchw { t.clone().permute([0, 3, 1, 2]) } else { t.clone() };
+        let store = |t: &Tensor<4>, is_nchw: bool| {
+            if nchw && !is_nchw { t.clone().permute([0, 3, 1, 2]) } else { t.clone() }
+        };
         let target = padded4(&out).ok_or_else(|| self.error(index, "rank above 4"))?;
         let target = if nchw { [target[0], target[3], target[1], target[2]] } else { target };
         let (x, y) = (store(ta, na).expand(target), store(tb, nb).expand(target));

@@ -269,12 +269,7 @@ struct Attrs<'a> {
 
 impl<'a> Attrs<'a> {
     fn error(&self, attr: &'static str, problem: impl Into<String>) -> LoadError {
-        LoadError::Attribute {
-            node: self.node.name.clone(),
-            op: self.node.op.clone(),
-            attr,
-            problem: problem.into(),
-        }
+        LoadError::Attribute { node: self.node.name.clone(), op: self.node.op.clone(), attr, problem: problem.into() }
     }
 
     fn get(&self, attr: &'static str) -> Option<&'a AttrValue> {
@@ -347,7 +342,9 @@ impl<'a> Attrs<'a> {
             ["BiasAdd"] => (true, Activation::None),
             ["BiasAdd", "Relu"] => (true, Activation::Relu),
             ["BiasAdd", "Prelu"] => (true, Activation::Prelu),
-            other => return Err(self.error("fused_ops", format!("is {other:?}, which is not supported"))),
+            other => {
+                return Err(self.error("fused_ops", format!("is {other:?}, which is not supported")));
+            }
         };
         let args = match fused {
             (false, _) => 0,
@@ -410,7 +407,9 @@ fn parse_op(node: &RawNode) -> Result<Op, LoadError> {
         "Pad" => Op::Pad,
         "Reshape" => Op::Reshape,
         "Squeeze" => Op::Squeeze { dims: a.ints("squeeze_dims") },
-        other => return Err(LoadError::UnsupportedOp { node: node.name.clone(), op: other.to_owned() }),
+        other => {
+            return Err(LoadError::UnsupportedOp { node: node.name.clone(), op: other.to_owned() });
+        }
     })
 }
 

@@ -7,7 +7,7 @@
 //!
 //! This crate turns the files into a [`Model`]: a validated, topologically sorted [`Graph`] of
 //! the ops we implement, and its weights decoded to f32/i32 host tensors (fp16 and uint8/uint16
-//! affine quantization undone once, at load). Loading is from bytes, so it works the same in
+//! affine quantization undone once, at load; subgraphs of constants folded). Loading is from bytes, so it works the same in
 //! wasm (fetched files) and natively (read files).
 //!
 //! **Everything that can be wrong is found at load and returned as a [`LoadError`]** naming the
@@ -22,7 +22,9 @@
 //! What it refuses to know: faces, preprocessing, what a model is for.
 
 mod error;
+#[cfg(feature = "exec")]
 pub mod exec;
+mod fold;
 pub mod graph;
 mod json;
 pub mod weights;
@@ -30,6 +32,7 @@ pub mod weights;
 use std::collections::BTreeMap;
 
 pub use error::LoadError;
+#[cfg(feature = "exec")]
 pub use exec::{ExecError, Executor, Output};
 pub use graph::{Activation, BinaryOp, Conv, Graph, Node, Op, Padding, Port, ReduceKind, UnaryOp};
 pub use weights::{HostData, HostTensor};
@@ -89,9 +92,8 @@ impl Model {
             if node.op != Op::Const {
                 continue;
             }
-            let tensor = weights
-                .remove(&node.name)
-                .ok_or_else(|| LoadError::MissingWeight { node: node.name.clone() })?;
+            let tensor =
+                weights.remove(&node.name).ok_or_else(|| LoadError::MissingWeight { node: node.name.clone() })?;
             if let Some(raw) = raw_by_name.get(node.name.as_str()) {
                 check_const(raw, &tensor)?;
             }
@@ -132,6 +134,9 @@ impl Model {
             })?;
             outputs.push((name, index));
         }
+        let mut graph = graph;
+        let output_nodes: Vec<usize> = outputs.iter().map(|&(_, index)| index).collect();
+        fold::fold_constants(&mut graph, &mut constants, &output_nodes)?;
         Ok(Model { graph, constants, inputs, outputs })
     }
 
@@ -163,7 +168,8 @@ fn check_const(raw: &json::RawNode, tensor: &HostTensor) -> Result<(), LoadError
     );
     let shape: Vec<i64> = declared.tensor_shape.dim.iter().map(|d| d.size.0).collect();
     let shape_ok = declared.tensor_shape.unknown_rank
-        || (shape.len() == tensor.shape.len() && shape.iter().zip(&tensor.shape).all(|(&d, &t)| d < 0 || d as usize == t));
+        || (shape.len() == tensor.shape.len()
+            && shape.iter().zip(&tensor.shape).all(|(&d, &t)| d < 0 || d as usize == t));
     if dtype_ok && shape_ok {
         Ok(())
     } else {

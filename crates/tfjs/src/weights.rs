@@ -59,9 +59,15 @@ enum Storage {
     I32,
     F16,
     /// `q · scale + min`, one byte per value.
-    U8 { scale: f32, min: f32 },
+    U8 {
+        scale: f32,
+        min: f32,
+    },
     /// `q · scale + min`, two bytes per value.
-    U16 { scale: f32, min: f32 },
+    U16 {
+        scale: f32,
+        min: f32,
+    },
 }
 
 impl Storage {
@@ -99,7 +105,9 @@ fn layout(weight: &ManifestWeight) -> Result<Layout, LoadError> {
     let integer = match weight.dtype.as_str() {
         "float32" => false,
         "int32" => true,
-        other => return Err(bad(format!("dtype {other:?} is not supported (float32 and int32 are)"))),
+        other => {
+            return Err(bad(format!("dtype {other:?} is not supported (float32 and int32 are)")));
+        }
     };
     let affine = |name: &str| match weight.quantization.as_ref().map(|q| (q.scale, q.min)) {
         Some((Some(scale), Some(min))) if scale.is_finite() && min.is_finite() => Ok((scale, min)),
@@ -111,7 +119,9 @@ fn layout(weight: &ManifestWeight) -> Result<Layout, LoadError> {
         Some("float16") if !integer => Storage::F16,
         Some("uint8") => affine("uint8").map(|(scale, min)| Storage::U8 { scale, min })?,
         Some("uint16") => affine("uint16").map(|(scale, min)| Storage::U16 { scale, min })?,
-        Some(other) => return Err(bad(format!("quantization {other:?} of a {} weight is not supported", weight.dtype))),
+        Some(other) => {
+            return Err(bad(format!("quantization {other:?} of a {} weight is not supported", weight.dtype)));
+        }
     };
     Ok(Layout { elements, storage, integer })
 }
@@ -119,7 +129,9 @@ fn layout(weight: &ManifestWeight) -> Result<Layout, LoadError> {
 fn decode_one(weight: &ManifestWeight, layout: &Layout, bytes: &[u8]) -> HostTensor {
     let shape = weight.shape.iter().map(|&d| d as usize).collect();
     let data = match layout.storage {
-        Storage::I32 => HostData::I32(bytes.chunks_exact(4).map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()),
+        Storage::I32 => {
+            HostData::I32(bytes.chunks_exact(4).map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+        }
         storage => {
             let floats: Vec<f32> = match storage {
                 Storage::F16 => bytes

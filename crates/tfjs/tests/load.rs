@@ -23,7 +23,13 @@ fn a_small_graph_loads_sorted_with_its_weights_decoded() {
     let conv = model.graph.find("conv").unwrap();
     assert_eq!(
         model.graph.nodes[conv].op,
-        Op::Conv2d(Conv { depthwise: false, strides: [2, 2], padding: Padding::Same, bias: true, activation: Activation::Relu })
+        Op::Conv2d(Conv {
+            depthwise: false,
+            strides: [2, 2],
+            padding: Padding::Same,
+            bias: true,
+            activation: Activation::Relu
+        })
     );
     assert_eq!(model.graph.nodes[conv].inputs.len(), 3, "the control dependency is dropped");
     // Every node after its inputs.
@@ -64,13 +70,16 @@ fn every_problem_is_a_typed_error_naming_what_is_wrong() {
     let e = load_error(|m, _| node_mut(m, "pooled")["input"] = json!(["conv"]));
     assert!(matches!(e, LoadError::Arity { got: 1, .. }), "{e}");
 
-    let e = load_error(|m, _| node_mut(m, "conv")["attr"]["dilations"] = json!({ "list": { "i": ["1", "2", "2", "1"] } }));
+    let e =
+        load_error(|m, _| node_mut(m, "conv")["attr"]["dilations"] = json!({ "list": { "i": ["1", "2", "2", "1"] } }));
     assert!(matches!(e, LoadError::Attribute { attr: "dilations", .. }), "{e}");
 
     let e = load_error(|m, _| node_mut(m, "conv")["attr"]["data_format"] = json!({ "s": b64("NCHW") }));
     assert!(matches!(e, LoadError::Attribute { attr: "data_format", .. }), "{e}");
 
-    let e = load_error(|m, _| node_mut(m, "conv")["attr"]["fused_ops"] = json!({ "list": { "s": [b64("BiasAdd"), b64("Elu")] } }));
+    let e = load_error(|m, _| {
+        node_mut(m, "conv")["attr"]["fused_ops"] = json!({ "list": { "s": [b64("BiasAdd"), b64("Elu")] } })
+    });
     assert!(matches!(e, LoadError::Attribute { attr: "fused_ops", .. }), "{e}");
 
     let e = load_error(|m, _| node_mut(m, "conv")["attr"]["padding"] = json!({ "s": b64("EXPLICIT") }));
@@ -104,7 +113,8 @@ fn every_problem_is_a_typed_error_naming_what_is_wrong() {
     let e = load_error(|m, _| m["weightsManifest"][0]["weights"][3]["dtype"] = json!("complex64"));
     assert!(matches!(e, LoadError::WeightFormat { .. }) && e.to_string().contains("complex64"), "{e}");
 
-    let e = load_error(|m, _| m["weightsManifest"][0]["weights"][0]["shape"] = json!([1u64 << 40, 1u64 << 40, 1u64 << 40]));
+    let e =
+        load_error(|m, _| m["weightsManifest"][0]["weights"][0]["shape"] = json!([1u64 << 40, 1u64 << 40, 1u64 << 40]));
     assert!(matches!(e, LoadError::WeightFormat { .. } | LoadError::ShardSize { .. }), "{e}");
 
     let e = load_error(|m, _| m["format"] = json!("layers-model"));
@@ -162,7 +172,12 @@ fn every_face_model_loads_into_its_graph() {
             let p = model.parameter_count() as f64;
             assert!((p / parameters as f64 - 1.0).abs() < 0.02, "{name}: {p} parameters, MODELS.md says ~{parameters}");
         }
-        println!("{name}: {} nodes, {} parameters, ops {:?}", model.graph.nodes.len(), model.parameter_count(), facecloak_tfjs::graph::op_histogram(&model.graph));
+        println!(
+            "{name}: {} nodes, {} parameters, ops {:?}",
+            model.graph.nodes.len(),
+            model.parameter_count(),
+            facecloak_tfjs::graph::op_histogram(&model.graph)
+        );
     }
 }
 
@@ -173,4 +188,34 @@ fn a_real_model_with_a_cut_shard_is_refused() {
     let shard = std::fs::read(dir.join("mobileface.bin")).unwrap();
     let e = Model::load(&json, &[&shard[..shard.len() - 4]]).unwrap_err();
     assert_eq!(e, LoadError::ShardSize { expected: shard.len(), got: shard.len() - 4 });
+}
+
+/// `Identity(Maximum(scale, scale))` is computed at load: both nodes become constants, the
+/// original weight (read by nothing else now) is dropped, and the model computes the same.
+#[test]
+fn constant_subgraphs_are_folded_at_load() {
+    let (mut json, shards) = tiny_model();
+    let nodes = json["modelTopology"]["node"].as_array_mut().unwrap();
+    nodes.push(json!({ "name": "scale_max", "op": "Maximum", "input": ["scale", "scale"] }));
+    nodes.push(json!({ "name": "scale_id", "op": "Identity", "input": ["scale_max"] }));
+    node_mut(&mut json, "scaled")["input"] = json!(["pooled", "scale_id"]);
+    let plain = try_load_value(&tiny_model().0, &shards).unwrap();
+    let folded = try_load_value(&json, &shards).unwrap();
+
+    let id = folded.graph.find("scale_id").unwrap();
+    assert_eq!(folded.graph.nodes[id].op, Op::Const);
+    assert!(folded.graph.nodes[id].inputs.is_empty());
+    assert_eq!(folded.constants[&id], plain.constants[&plain.graph.find("scale").unwrap()]);
+    assert!(!folded.constants.contains_key(&folded.graph.find("scale").unwrap()), "the unread weight is dropped");
+    assert_eq!(folded.parameter_count(), plain.parameter_count());
+
+    // Shapes that cannot broadcast are a load error naming the node.
+    let mut bad = json.clone();
+    node_mut(&mut bad, "scale_max")["input"] = json!(["scale", "bias_pair"]);
+    bad["modelTopology"]["node"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({ "name": "bias_pair", "op": "Reshape", "input": ["filter", "axes"] }));
+    let err = try_load_value(&bad, &shards).unwrap_err();
+    assert!(matches!(&err, LoadError::Fold { node, .. } if node == "bias_pair"), "{err}");
 }
