@@ -1,0 +1,194 @@
+//! Face detection with blazeface: anchors, box and keypoint decoding, weighted NMS.
+//!
+//! blazeface predicts, for each of 896 anchors on a 16×16 and an 8×8 grid (2 and 6 anchors per
+//! cell), a score logit and 16 regressors: box centre offset and size, then six keypoints (the
+//! eye on the image's left, the other eye, nose tip, mouth centre, the two ear tragions), all in
+//! input pixels relative to the anchor centre.
+
+use burn::tensor::{Device, Tensor, TensorData};
+use facecloak_tfjs::{Executor, Model};
+
+use crate::{Image, ModelError, Point};
+
+/// A face found in a photo, in the photo's pixel coordinates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Face {
+    /// Centre of the box.
+    pub center: Point,
+    /// Box width.
+    pub width: f32,
+    /// Box height.
+    pub height: f32,
+    /// Eye on the image's left, other eye, nose tip, mouth centre, left ear, right ear.
+    pub keypoints: [Point; 6],
+    /// Detection confidence in 0–1.
+    pub score: f32,
+}
+
+/// Detections whose boxes overlap more than this are one face.
+const NMS_IOU: f32 = 0.3;
+
+/// blazeface on a burn device.
+pub struct Detector {
+    executor: Executor,
+    size: usize,
+    anchors: Vec<Point>,
+    /// Minimum score for a face.
+    pub min_score: f32,
+}
+
+impl Detector {
+    /// Wraps a loaded blazeface model (256×256 `blazeface` or 128×128 `blazeface-front`).
+    pub fn new(model: Model, device: &Device) -> Result<Detector, ModelError> {
+        let size = match model.graph.nodes[model.inputs[0]].op {
+            facecloak_tfjs::Op::Placeholder { ref shape } if shape.len() == 4 && shape[1] > 0 => shape[1] as usize,
+            _ => {
+                return Err(ModelError::Outputs { model: "blazeface", problem: "the input has no fixed size".into() });
+            }
+        };
+        let executor = Executor::new(model, device)?;
+        Ok(Detector { executor, size, anchors: anchors(size), min_score: 0.5 })
+    }
+
+    /// The model's input side.
+    pub fn input_size(&self) -> usize {
+        self.size
+    }
+
+    /// Faces in `image`, best first. The image is letterboxed into a square; when that finds
+    /// nothing it looks again with a wide black margin, for photos that are already tight
+    /// crops of a face (blazeface was trained on faces smaller than the frame).
+    pub fn detect(&self, image: &Image) -> Result<Vec<Face>, ModelError> {
+        let side = image.width.max(image.height) as f32;
+        for side in [side, side * 2.0] {
+            let x0 = (image.width as f32 - side) / 2.0;
+            let y0 = (image.height as f32 - side) / 2.0;
+            let faces = self.detect_in_square(image, x0, y0, side)?;
+            if !faces.is_empty() {
+                return Ok(faces);
+            }
+        }
+        Ok(Vec::new())
+    }
+
+    /// Faces in the square with top-left corner (x0, y0) (pixel edges at integers) and side
+    /// `side`, in image coordinates.
+    pub fn detect_in_square(&self, image: &Image, x0: f32, y0: f32, side: f32) -> Result<Vec<Face>, ModelError> {
+        let n = self.size;
+        let crop = image.crop_square(x0, y0, side, n);
+        let data: Vec<f32> = crop.data.iter().map(|&v| v / 127.5 - 1.0).collect();
+        let input = Tensor::<4>::from_data(TensorData::new(data, [1, n, n, 3]), self.executor.device());
+        let name = self.executor.model().input_names()[0].to_owned();
+        let outputs = self.executor.run(&[(&name, input)])?;
+        // Outputs by shape: scores [1,512,1] and [1,384,1], regressors [1,512,16] and [1,384,16].
+        let take = |anchors: usize, width: usize| -> Result<Vec<f32>, ModelError> {
+            let out = outputs.iter().find(|o| o.shape == [1, anchors, width]).ok_or_else(|| ModelError::Outputs {
+                model: "blazeface",
+                problem: format!("no output of shape [1, {anchors}, {width}]"),
+            })?;
+            Ok(out.tensor.clone().into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default())
+        };
+        let scores = [take(512, 1)?, take(384, 1)?].concat();
+        let boxes = [take(512, 16)?, take(384, 16)?].concat();
+        if scores.len() != self.anchors.len() || boxes.len() != 16 * self.anchors.len() {
+            return Err(ModelError::Outputs { model: "blazeface", problem: "unexpected output sizes".into() });
+        }
+        let scale = side / n as f32;
+        // Input pixel (edge coordinates) → image pixel (centre coordinates).
+        let to_image = |x: f32, y: f32| Point::new(x0 + x * scale - 0.5, y0 + y * scale - 0.5);
+        let mut candidates = Vec::new();
+        for (i, anchor) in self.anchors.iter().enumerate() {
+            let score = 1.0 / (1.0 + (-scores[i].clamp(-100.0, 100.0)).exp());
+            if score < self.min_score {
+                continue;
+            }
+            let r = &boxes[i * 16..(i + 1) * 16];
+            let keypoints = std::array::from_fn(|k| to_image(anchor.x + r[4 + 2 * k], anchor.y + r[5 + 2 * k]));
+            candidates.push(Face {
+                center: to_image(anchor.x + r[0], anchor.y + r[1]),
+                width: r[2] * scale,
+                height: r[3] * scale,
+                keypoints,
+                score,
+            });
+        }
+        Ok(weighted_nms(candidates))
+    }
+}
+
+/// Anchor centres in input pixels: a grid at stride size/16 with 2 anchors per cell, then one
+/// at stride size/8 with 6 (MediaPipe's SSD options for blazeface, fixed anchor size).
+fn anchors(size: usize) -> Vec<Point> {
+    let mut out = Vec::with_capacity(896);
+    for (stride, per_cell) in [(size / 16, 2), (size / 8, 6)] {
+        let cells = size.div_ceil(stride);
+        for gy in 0..cells {
+            for gx in 0..cells {
+                let p = Point::new(stride as f32 * (gx as f32 + 0.5), stride as f32 * (gy as f32 + 0.5));
+                out.extend(std::iter::repeat_n(p, per_cell));
+            }
+        }
+    }
+    out
+}
+
+fn iou(a: &Face, b: &Face) -> f32 {
+    let overlap = |c1: f32, s1: f32, c2: f32, s2: f32| {
+        ((c1 + s1 / 2.0).min(c2 + s2 / 2.0) - (c1 - s1 / 2.0).max(c2 - s2 / 2.0)).max(0.0)
+    };
+    let inter = overlap(a.center.x, a.width, b.center.x, b.width) * overlap(a.center.y, a.height, b.center.y, b.height);
+    let union = a.width * a.height + b.width * b.height - inter;
+    if union > 0.0 { inter / union } else { 0.0 }
+}
+
+/// MediaPipe's weighted non-maximum suppression: the best remaining detection and everything
+/// overlapping it become one face whose box and keypoints are the score-weighted mean, with
+/// the best one's score.
+fn weighted_nms(mut candidates: Vec<Face>) -> Vec<Face> {
+    candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
+    let mut faces = Vec::new();
+    while !candidates.is_empty() {
+        let best = candidates[0].clone();
+        let (cluster, rest): (Vec<Face>, Vec<Face>) = candidates.into_iter().partition(|c| iou(&best, c) > NMS_IOU);
+        candidates = rest;
+        let total: f32 = cluster.iter().map(|f| f.score).sum();
+        let mean = |f: &dyn Fn(&Face) -> f32| cluster.iter().map(|c| f(c) * c.score).sum::<f32>() / total;
+        faces.push(Face {
+            center: Point::new(mean(&|f| f.center.x), mean(&|f| f.center.y)),
+            width: mean(&|f| f.width),
+            height: mean(&|f| f.height),
+            keypoints: std::array::from_fn(|k| Point::new(mean(&|f| f.keypoints[k].x), mean(&|f| f.keypoints[k].y))),
+            score: best.score,
+        });
+    }
+    faces
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn anchors_cover_both_grids() {
+        let a = anchors(256);
+        assert_eq!(a.len(), 896);
+        assert_eq!((a[0], a[1], a[2]), (Point::new(8.0, 8.0), Point::new(8.0, 8.0), Point::new(24.0, 8.0)));
+        assert_eq!(a[512], Point::new(16.0, 16.0));
+        assert_eq!(anchors(128)[511], Point::new(124.0, 124.0));
+    }
+
+    #[test]
+    fn overlapping_detections_merge_by_score() {
+        let face = |x: f32, score: f32| Face {
+            center: Point::new(x, 0.0),
+            width: 10.0,
+            height: 10.0,
+            keypoints: [Point::default(); 6],
+            score,
+        };
+        let merged = weighted_nms(vec![face(0.0, 0.9), face(1.0, 0.3), face(50.0, 0.6)]);
+        assert_eq!(merged.len(), 2);
+        assert!((merged[0].center.x - 0.25).abs() < 1e-6 && merged[0].score == 0.9);
+        assert_eq!(merged[1].center.x, 50.0);
+    }
+}

@@ -1,0 +1,92 @@
+//! 468 facemesh landmarks per face, from a rotation-corrected crop.
+//!
+//! As MediaPipe does it: a square region 1.5× the face, centred on it and rotated so that the
+//! eyes are level, is resized to 192×192; facemesh returns (x, y, z) per landmark in crop
+//! pixels, which map back through the same similarity. A second pass re-centres the region on
+//! the first pass's landmarks, which is what makes the points precise enough for mobileface's
+//! five-point alignment.
+
+use burn::tensor::{Device, Tensor, TensorData};
+use facecloak_tfjs::{Executor, Model};
+
+use crate::{Face, Image, ModelError, Point, Similarity};
+
+/// Landmarks per face.
+pub const LANDMARKS: usize = 468;
+/// Outer corners of the eye on the image's left and of the other eye.
+const EYE_CORNERS: [usize; 2] = [33, 263];
+/// Contour points whose mean is each eye's centre: image-left eye, then the other.
+const EYES: [[usize; 4]; 2] = [[33, 133, 159, 145], [263, 362, 386, 374]];
+const NOSE_TIP: usize = 1;
+/// Mouth corners: image-left, then the other.
+const MOUTH_CORNERS: [usize; 2] = [61, 291];
+/// Side of the crop relative to the face's size.
+const REGION_SCALE: f32 = 1.5;
+
+/// facemesh on a burn device.
+pub struct Landmarker {
+    executor: Executor,
+}
+
+impl Landmarker {
+    /// Wraps a loaded `facemesh` model.
+    pub fn new(model: Model, device: &Device) -> Result<Landmarker, ModelError> {
+        Ok(Landmarker { executor: Executor::new(model, device)? })
+    }
+
+    /// The 468 landmarks of `face` in image coordinates (x, y; depth dropped).
+    pub fn landmarks(&self, image: &Image, face: &Face) -> Result<Vec<Point>, ModelError> {
+        let [left_eye, right_eye] = [face.keypoints[0], face.keypoints[1]];
+        let first = self.pass(image, face.center, face.width.max(face.height), angle(left_eye, right_eye))?;
+        let (lo, hi) = bounds(&first);
+        let center = Point::new((lo.x + hi.x) / 2.0, (lo.y + hi.y) / 2.0);
+        let rotation = angle(first[EYE_CORNERS[0]], first[EYE_CORNERS[1]]);
+        // The landmarks' extent, measured in the face's own (rotated) frame.
+        let (c, s) = (rotation.cos(), rotation.sin());
+        let along =
+            |p: &Point| ((p.x - center.x) * c + (p.y - center.y) * s, -(p.x - center.x) * s + (p.y - center.y) * c);
+        let extent = first.iter().map(along).fold(0f32, |m, (u, v)| m.max(u.abs()).max(v.abs())) * 2.0;
+        self.pass(image, center, extent, rotation)
+    }
+
+    fn pass(&self, image: &Image, center: Point, size: f32, rotation: f32) -> Result<Vec<Point>, ModelError> {
+        let side = size * REGION_SCALE;
+        let scale = 192.0 / side;
+        let (c, s) = (rotation.cos(), rotation.sin());
+        // Image → crop: rotate by −rotation about the centre, scale, centre at pixel 95.5.
+        let (a, b) = (scale * c, -scale * s);
+        let to_crop =
+            Similarity { a, b, tx: 95.5 - (a * center.x - b * center.y), ty: 95.5 - (b * center.x + a * center.y) };
+        let crop = to_crop.warp(image, 192, 192);
+        let data: Vec<f32> = crop.data.iter().map(|&v| v / 255.0).collect();
+        let input = Tensor::<4>::from_data(TensorData::new(data, [1, 192, 192, 3]), self.executor.device());
+        let name = self.executor.model().input_names()[0].to_owned();
+        let outputs = self.executor.run(&[(&name, input)])?;
+        let mesh = outputs.iter().find(|o| o.shape == [1, LANDMARKS * 3]).ok_or_else(|| ModelError::Outputs {
+            model: "facemesh",
+            problem: format!("no output of shape [1, {}]", LANDMARKS * 3),
+        })?;
+        let values = mesh.tensor.clone().into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default();
+        let back = to_crop.inverse();
+        // facemesh's coordinates have pixel edges at integers; ours have centres there.
+        Ok(values.chunks_exact(3).map(|p| back.apply(Point::new(p[0] - 0.5, p[1] - 0.5))).collect())
+    }
+}
+
+/// The angle of the line from `a` to `b` (0 when level, positive clockwise on screen).
+fn angle(a: Point, b: Point) -> f32 {
+    (b.y - a.y).atan2(b.x - a.x)
+}
+
+fn bounds(points: &[Point]) -> (Point, Point) {
+    let lo = points.iter().fold(Point::new(f32::MAX, f32::MAX), |m, p| Point::new(m.x.min(p.x), m.y.min(p.y)));
+    let hi = points.iter().fold(Point::new(f32::MIN, f32::MIN), |m, p| Point::new(m.x.max(p.x), m.y.max(p.y)));
+    (lo, hi)
+}
+
+/// The five ArcFace points (eye centres, nose tip, mouth corners; image-left first) from 468
+/// landmarks.
+pub fn five_points(mesh: &[Point]) -> [Point; 5] {
+    let eye = |k: usize| Point::mean(&EYES[k].map(|i| mesh[i]));
+    [eye(0), eye(1), mesh[NOSE_TIP], mesh[MOUTH_CORNERS[0]], mesh[MOUTH_CORNERS[1]]]
+}
