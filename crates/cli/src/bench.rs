@@ -1,0 +1,223 @@
+//! `facecloak bench`: our executor against TensorFlow.js, same machine, same invocation.
+//!
+//! For each recognizer, at batch 1 on the CPU: the median time of a forward pass and of a
+//! forward+backward pass (the gradient of Σ embedding² with respect to the input image, which
+//! is what the attack computes every step). The peer is tfjs 4.22 in Node on the very same
+//! model files and input bytes: its wasm backend (SIMD) forward — the in-browser CPU
+//! competitor — and its cpu backend forward+backward, since the wasm backend cannot take
+//! these gradients (../shared/MODELS.md). Forward+backward is compared against twice
+//! tfjs-wasm's forward, the least it would need if it could.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use burn::tensor::{Device, Tensor, TensorData};
+use facecloak_device::{Backend, CpuBackend};
+use facecloak_face::Image;
+use facecloak_tfjs::{Executor, Model, shard_paths};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Directory with the face models (NAME.json + shards).
+    #[arg(long)]
+    models: Option<PathBuf>,
+    /// Timed runs per measurement (after one warm-up); the median is reported.
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    /// Our CPU backend.
+    #[arg(long, value_enum, default_value_t = CpuChoice::Flex)]
+    backend: CpuChoice,
+    /// Recognizers to time.
+    #[arg(long, value_delimiter = ',', default_values_t = ["faceres".to_string(), "faceres-deep".into(), "mobileface".into()])]
+    only: Vec<String>,
+    /// Skip the tfjs peer (no Node needed).
+    #[arg(long)]
+    no_peer: bool,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum CpuChoice {
+    Flex,
+    Ndarray,
+}
+
+struct Ours {
+    model: String,
+    size: usize,
+    forward_ms: f64,
+    forward_backward_ms: f64,
+    multiply_adds: u64,
+}
+
+fn load(dir: &Path, name: &str) -> anyhow::Result<Model> {
+    let json = std::fs::read(dir.join(format!("{name}.json")))
+        .with_context(|| format!("reading {name}.json in {}", dir.display()))?;
+    let shards = shard_paths(&json)?
+        .iter()
+        .map(|p| std::fs::read(dir.join(p)).with_context(|| format!("reading {p}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let refs: Vec<&[u8]> = shards.iter().map(Vec::as_slice).collect();
+    Ok(Model::load(&json, &refs)?)
+}
+
+/// The model's square input side, from its placeholder.
+fn input_size(model: &Model) -> anyhow::Result<usize> {
+    match &model.graph.nodes[model.inputs[0]].op {
+        facecloak_tfjs::Op::Placeholder { shape } if shape.len() == 4 && shape[1] > 0 => Ok(shape[1] as usize),
+        _ => bail!("the model's input has no fixed size"),
+    }
+}
+
+/// The public-domain astronaut's face, resized to `size`: a real photo, the same bytes for both.
+fn input(size: usize) -> anyhow::Result<Vec<f32>> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/astronaut.png");
+    let image =
+        Image::decode(&std::fs::read(&path).with_context(|| path.display().to_string())?, Image::DEFAULT_MAX_PIXELS)?;
+    Ok(image.crop_square(125.0, 30.0, 200.0, size).data)
+}
+
+fn median(runs: usize, mut f: impl FnMut() -> anyhow::Result<()>) -> anyhow::Result<f64> {
+    f()?;
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs.max(1) {
+        let start = Instant::now();
+        f()?;
+        times.push(start.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(times[times.len() / 2])
+}
+
+/// The widest output (the embedding; faceres also has age and gender heads).
+fn embedding(executor: &Executor, x: Tensor<4>) -> anyhow::Result<Tensor<2>> {
+    let name = executor.model().input_names()[0].to_owned();
+    let outputs = executor.run(&[(&name, x)])?;
+    let out =
+        outputs.into_iter().max_by_key(|o| o.shape.iter().product::<usize>()).context("the model has no outputs")?;
+    Ok(out.into_rank::<2>()?)
+}
+
+fn time_ours(dir: &Path, name: &str, device: &Device, runs: usize, data: &[f32]) -> anyhow::Result<Ours> {
+    let model = load(dir, name)?;
+    let size = input_size(&model)?;
+    let shape = [1, size, size, 3];
+    let plain = Executor::new(model.clone(), device)?;
+    let x = Tensor::<4>::from_data(TensorData::new(data.to_vec(), shape), device);
+    let forward_ms = median(runs, || {
+        embedding(&plain, x.clone())?.into_data();
+        Ok(())
+    })?;
+    let multiply_adds = plain.last_run_multiply_adds();
+
+    let autodiff = device.clone().autodiff();
+    let differentiable = Executor::new(model, &autodiff)?;
+    let forward_backward_ms = median(runs, || {
+        let x = Tensor::<4>::from_data(TensorData::new(data.to_vec(), shape), &autodiff).require_grad();
+        let grads = embedding(&differentiable, x.clone())?.square().sum().backward();
+        x.grad(&grads).context("no gradient reached the input")?.into_data();
+        Ok(())
+    })?;
+    Ok(Ours { model: name.to_owned(), size, forward_ms, forward_backward_ms, multiply_adds })
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let dir = crate::models_dir(args.models);
+    let backend = match args.backend {
+        CpuChoice::Flex => CpuBackend::Flex,
+        CpuChoice::Ndarray => CpuBackend::NdArray,
+    };
+    let device = Backend::cpu(backend).device().clone();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let scratch = std::env::temp_dir().join(format!("facecloak-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch)?;
+
+    let mut ours = Vec::new();
+    let mut cases = Vec::new();
+    for name in &args.only {
+        let size = input_size(&load(&dir, name)?)?;
+        let data = input(size)?;
+        eprintln!("timing {name} ({size}×{size}) on burn {backend:?}, {} runs…", args.runs);
+        ours.push(time_ours(&dir, name, &device, args.runs, &data)?);
+        let file = scratch.join(format!("{name}.f32"));
+        std::fs::write(&file, data.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>())?;
+        cases.push(format!("{name}:{}:{size}", file.display()));
+    }
+
+    let peer = if args.no_peer {
+        None
+    } else {
+        eprintln!("timing tfjs on the same files and inputs (node scripts/bench-tfjs.mjs)…");
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/bench-tfjs.mjs");
+        let mut command = Command::new("node");
+        command.arg(&script).arg("--models").arg(&dir).arg("--runs").arg(args.runs.to_string());
+        for case in &cases {
+            command.arg("--case").arg(case);
+        }
+        let output = command.output().context("starting node (install Node.js 20+, then npm ci)")?;
+        if !output.status.success() {
+            bail!("the tfjs peer failed: {}", String::from_utf8_lossy(&output.stderr));
+        }
+        Some(serde_json::from_slice::<serde_json::Value>(&output.stdout).context("reading the tfjs peer's report")?)
+    };
+    let _ = std::fs::remove_dir_all(&scratch);
+
+    println!(
+        "facecloak bench: batch 1, CPU, {threads} threads; ours = facecloak-tfjs on burn {backend:?}; median of {} runs after a warm-up",
+        args.runs
+    );
+    if let Some(peer) = &peer {
+        println!(
+            "peer = tfjs {} in Node {} (wasm backend: SIMD {}, threads {}); forward+backward = gradient of Σ embedding² w.r.t. the input",
+            peer["tfjs"].as_str().unwrap_or("?"),
+            node_version(),
+            peer["wasm_simd"],
+            peer["wasm_threads"]
+        );
+    }
+    println!();
+    println!(
+        "| model | MACs | ours fwd | GFLOP/s | tfjs-wasm fwd | speed-up | ours fwd+bwd | GFLOP/s | 2× tfjs-wasm fwd | speed-up | tfjs-cpu fwd+bwd |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    for o in &ours {
+        let gflops = |flops: f64, ms: f64| flops / (ms * 1e6);
+        let fwd_flops = 2.0 * o.multiply_adds as f64;
+        let peer_row = peer
+            .as_ref()
+            .and_then(|p| p["results"].as_array()?.iter().find(|r| r["model"] == o.model.as_str()).cloned());
+        let wasm = peer_row.as_ref().and_then(|r| r["wasm_forward_ms"].as_f64());
+        let cpu_fb = peer_row.as_ref().and_then(|r| r["cpu_forward_backward_ms"].as_f64());
+        let ms = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.1} ms"));
+        let ratio = |peer: Option<f64>, ours: f64| peer.map_or("–".to_string(), |p| format!("{:.2}×", p / ours));
+        println!(
+            "| {} ({}²) | {:.2} G | {:.1} ms | {:.1} | {} | {} | {:.1} ms | {:.1} | {} | {} | {} |",
+            o.model,
+            o.size,
+            o.multiply_adds as f64 / 1e9,
+            o.forward_ms,
+            gflops(fwd_flops, o.forward_ms),
+            ms(wasm),
+            ratio(wasm, o.forward_ms),
+            o.forward_backward_ms,
+            gflops(2.0 * fwd_flops, o.forward_backward_ms),
+            ms(wasm.map(|w| 2.0 * w)),
+            ratio(wasm.map(|w| 2.0 * w), o.forward_backward_ms),
+            ms(cpu_fb),
+        );
+    }
+    println!();
+    println!(
+        "speed-up = peer time ÷ ours (above 1: we are faster). GFLOP/s counts 2 FLOPs per multiply-add of the convolutions and matmuls; fwd+bwd counts twice the forward's (input gradient only: weights are constants)."
+    );
+    Ok(())
+}
+
+fn node_version() -> String {
+    Command::new("node")
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default()
+}
