@@ -170,12 +170,18 @@ impl Backend {
     pub async fn webgpu(adapter: String) -> Result<Self, DeviceError> {
         use burn::tensor::wgpu::WgpuBackend;
 
+        // burn registers one runtime per device for the life of the module: a second
+        // initialisation fails ("a server is still registered"), so later callers share the first.
+        static WEBGPU: Mutex<Option<Backend>> = Mutex::new(None);
+        if let Some(backend) = WEBGPU.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).as_ref() {
+            return Ok(backend.clone());
+        }
         let (device, setup) = Device::wgpu_options()
             .graphics_api(WgpuBackend::WebGpu)
             .init_with_setup_async()
             .await
             .map_err(|e| DeviceError::GpuUnavailable { api: "WebGPU", message: e.to_string() })?;
-        Ok(Backend {
+        let backend = Backend {
             device,
             info: BackendInfo {
                 kind: BackendKind::Gpu,
@@ -184,7 +190,9 @@ impl Backend {
                 fallback_reason: None,
             },
             lost: watch_for_loss(&setup.device),
-        })
+        };
+        *WEBGPU.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(backend.clone());
+        Ok(backend)
     }
 
     /// The burn device (without autodiff; call `.autodiff()` where gradients are needed).

@@ -34,10 +34,7 @@ async fn self_check(engine: &Engine, size: u32) -> (JsValue, Vec<String>) {
 
 fn assert_passed(report: &JsValue) {
     let (forward, gradient) = (number(report, "forward_error"), number(report, "gradient_error"));
-    assert!(
-        field(report, "passed").as_bool() == Some(true),
-        "forward error {forward:e}, gradient error {gradient:e}"
-    );
+    assert!(field(report, "passed").as_bool() == Some(true), "forward error {forward:e}, gradient error {gradient:e}");
 }
 
 #[wasm_bindgen_test]
@@ -90,4 +87,40 @@ async fn gpu_adapter_description() -> String {
     let promise = describe.call0(&JsValue::NULL).unwrap().unchecked_into::<js_sys::Promise>();
     let description = JsFuture::from(promise).await.expect("a WebGPU adapter");
     description.as_string().unwrap_or_default()
+}
+
+/// faceres, the attack's main surrogate, gives the same embedding on the browser's WebGPU as
+/// on the CPU in the same worker (within 1e-3 relative). Its files are compiled into the test
+/// (build.rs: only where scripts/setup has unpacked them).
+#[cfg(has_face_models)]
+#[wasm_bindgen_test]
+async fn faceres_on_webgpu_matches_the_cpu() {
+    use burn::tensor::{Device, Tensor, TensorData};
+    use facecloak_device::{Backend, CpuBackend};
+    use facecloak_tfjs::{Executor, Model};
+
+    static JSON: &[u8] = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../models/human-models/faceres.json"));
+    static BIN: &[u8] = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../models/human-models/faceres.bin"));
+
+    async fn embed(device: &Device) -> Vec<f32> {
+        let executor = Executor::new(Model::load(JSON, &[BIN]).expect("faceres loads"), device).expect("uploads");
+        let data: Vec<f32> = (0..224 * 224 * 3).map(|i| ((i * 37) % 256) as f32).collect();
+        let x = Tensor::<4>::from_data(TensorData::new(data, [1, 224, 224, 3]), device);
+        let outputs = executor.run(&[("input_1", x)]).expect("runs");
+        let embedding = outputs.into_iter().find(|o| o.name == "global_pooling/Mean").expect("has the embedding");
+        embedding.tensor.into_data_async().await.expect("reads back").try_to_vec::<f32>().expect("f32")
+    }
+
+    let adapter = gpu_adapter_description().await;
+    let gpu = Backend::webgpu(adapter.clone()).await.unwrap_or_else(|e| panic!("WebGPU ({adapter}): {e}"));
+    let on_gpu = embed(gpu.device()).await;
+    let on_cpu = embed(Backend::cpu(CpuBackend::Flex).device()).await;
+    assert_eq!(on_gpu.len(), 1024);
+    let scale = on_cpu.iter().fold(0f32, |m, v| m.max(v.abs()));
+    let worst = on_gpu.iter().zip(&on_cpu).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    assert!(
+        scale > 0.0 && worst / scale <= 1e-3,
+        "faceres on WebGPU ({adapter}) differs from the CPU by {:.2e} relative",
+        worst / scale
+    );
 }
