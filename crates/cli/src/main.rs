@@ -5,6 +5,12 @@
 
 mod bench;
 
+/// burn allocates a fresh buffer for nearly every op; glibc's malloc hands big ones back to the
+/// kernel and takes them again, so a tenth of a forward+backward went to zeroing new pages.
+/// mimalloc keeps them.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
