@@ -2,9 +2,9 @@
 //!
 //! As MediaPipe does it: a square region 1.5× the face, centred on it and rotated so that the
 //! eyes are level, is resized to 192×192; facemesh returns (x, y, z) per landmark in crop
-//! pixels, which map back through the same similarity. A second pass re-centres the region on
-//! the first pass's landmarks, which is what makes the points precise enough for mobileface's
-//! five-point alignment.
+//! pixels, which map back through the same similarity. Further passes re-centre the region on
+//! the previous pass's landmarks, which is what makes the points precise enough for
+//! mobileface's five-point alignment.
 
 use burn::tensor::{Device, Tensor, TensorData};
 use facecloak_tfjs::{Executor, Model};
@@ -20,8 +20,12 @@ const EYES: [[usize; 4]; 2] = [[33, 133, 159, 145], [263, 362, 386, 374]];
 const NOSE_TIP: usize = 1;
 /// Mouth corners: image-left, then the other.
 const MOUTH_CORNERS: [usize; 2] = [61, 291];
-/// Side of the crop relative to the face's size.
+/// Side of the crop relative to the face's size (MediaPipe's; 1.3 and 1.7 both did worse).
 const REGION_SCALE: f32 = 1.5;
+/// Passes after the first, each re-centred on the previous landmarks. Landmark precision is
+/// what mobileface's alignment lives on: on the shared faces its AUC went 0.943, 0.966, 0.970,
+/// 0.972 with 0–3 refinements, then flattened (0.973 at 5).
+const REFINEMENTS: usize = 3;
 
 /// facemesh on a burn device.
 pub struct Landmarker {
@@ -37,16 +41,12 @@ impl Landmarker {
     /// The 468 landmarks of `face` in image coordinates (x, y; depth dropped).
     pub fn landmarks(&self, image: &Image, face: &Face) -> Result<Vec<Point>, ModelError> {
         let [left_eye, right_eye] = [face.keypoints[0], face.keypoints[1]];
-        let first = self.pass(image, face.center, face.width.max(face.height), angle(left_eye, right_eye))?;
-        let (lo, hi) = bounds(&first);
-        let center = Point::new((lo.x + hi.x) / 2.0, (lo.y + hi.y) / 2.0);
-        let rotation = angle(first[EYE_CORNERS[0]], first[EYE_CORNERS[1]]);
-        // The landmarks' extent, measured in the face's own (rotated) frame.
-        let (c, s) = (rotation.cos(), rotation.sin());
-        let along =
-            |p: &Point| ((p.x - center.x) * c + (p.y - center.y) * s, -(p.x - center.x) * s + (p.y - center.y) * c);
-        let extent = first.iter().map(along).fold(0f32, |m, (u, v)| m.max(u.abs()).max(v.abs())) * 2.0;
-        self.pass(image, center, extent, rotation)
+        let mut mesh = self.pass(image, face.center, face.width.max(face.height), angle(left_eye, right_eye))?;
+        for _ in 0..REFINEMENTS {
+            let (center, extent, rotation) = region(&mesh);
+            mesh = self.pass(image, center, extent, rotation)?;
+        }
+        Ok(mesh)
     }
 
     fn pass(&self, image: &Image, center: Point, size: f32, rotation: f32) -> Result<Vec<Point>, ModelError> {
@@ -71,6 +71,18 @@ impl Landmarker {
         // facemesh's coordinates have pixel edges at integers; ours have centres there.
         Ok(values.chunks_exact(3).map(|p| back.apply(Point::new(p[0] - 0.5, p[1] - 0.5))).collect())
     }
+}
+
+/// The region of the next pass: centre, side and rotation from the previous landmarks.
+fn region(mesh: &[Point]) -> (Point, f32, f32) {
+    let (lo, hi) = bounds(mesh);
+    let center = Point::new((lo.x + hi.x) / 2.0, (lo.y + hi.y) / 2.0);
+    let rotation = angle(mesh[EYE_CORNERS[0]], mesh[EYE_CORNERS[1]]);
+    // The landmarks' extent, measured in the face's own (rotated) frame.
+    let (c, s) = (rotation.cos(), rotation.sin());
+    let along = |p: &Point| ((p.x - center.x) * c + (p.y - center.y) * s, -(p.x - center.x) * s + (p.y - center.y) * c);
+    let extent = mesh.iter().map(along).fold(0f32, |m, (u, v)| m.max(u.abs()).max(v.abs())) * 2.0;
+    (center, extent, rotation)
 }
 
 /// The angle of the line from `a` to `b` (0 when level, positive clockwise on screen).
