@@ -25,6 +25,11 @@ pub struct Face {
     pub score: f32,
 }
 
+/// The default minimum score (MediaPipe's short-range value). It lets through some things that
+/// are not faces — on the shared photos, half faces in tight crops and a chair scored 0.50–0.78 —
+/// which [`crate::find_faces`] then rejects by facemesh's presence score.
+pub const DEFAULT_MIN_SCORE: f32 = 0.5;
+
 /// Detections whose boxes overlap more than this are one face.
 const NMS_IOU: f32 = 0.3;
 
@@ -47,7 +52,7 @@ impl Detector {
             }
         };
         let executor = Executor::new(model, device)?;
-        Ok(Detector { executor, size, anchors: anchors(size), min_score: 0.5 })
+        Ok(Detector { executor, size, anchors: anchors(size), min_score: DEFAULT_MIN_SCORE })
     }
 
     /// The model's input side.
@@ -55,25 +60,46 @@ impl Detector {
         self.size
     }
 
-    /// Faces in `image`, best first. The image is letterboxed into a square; when that finds
-    /// nothing it looks again with a wide black margin, for photos that are already tight
-    /// crops of a face (blazeface was trained on faces smaller than the frame).
+    /// Faces in `image`, best first.
+    ///
+    /// blazeface sees a 256×256 (or 128×128) picture, so one look at a whole 12 MP group photo
+    /// shrinks its faces to a few pixels. It looks at the whole photo, letterboxed, and — for
+    /// photos more than twice its input — at 3×3 overlapping tiles of half the photo's side,
+    /// which see faces at twice the resolution; all candidates are merged by one weighted NMS.
+    /// When that finds nothing it looks again with a wide black margin, for photos that are
+    /// already tight crops of a face (blazeface was trained on faces smaller than the frame).
     pub fn detect(&self, image: &Image) -> Result<Vec<Face>, ModelError> {
         let side = image.width.max(image.height) as f32;
-        for side in [side, side * 2.0] {
-            let x0 = (image.width as f32 - side) / 2.0;
-            let y0 = (image.height as f32 - side) / 2.0;
-            let faces = self.detect_in_square(image, x0, y0, side)?;
-            if !faces.is_empty() {
-                return Ok(faces);
+        let centred = |side: f32| ((image.width as f32 - side) / 2.0, (image.height as f32 - side) / 2.0, side);
+        let mut candidates = self.candidates(image, centred(side), false)?;
+        if side > 2.0 * self.size as f32 {
+            let tile = side / 2.0;
+            for ty in 0..3 {
+                for tx in 0..3 {
+                    let square = (tx as f32 * tile / 2.0, ty as f32 * tile / 2.0, tile);
+                    if square.0 < image.width as f32 && square.1 < image.height as f32 {
+                        candidates.extend(self.candidates(image, square, true)?);
+                    }
+                }
             }
         }
-        Ok(Vec::new())
+        let faces = weighted_nms(candidates);
+        if !faces.is_empty() {
+            return Ok(faces);
+        }
+        Ok(weighted_nms(self.candidates(image, centred(side * 2.0), false)?))
     }
 
     /// Faces in the square with top-left corner (x0, y0) (pixel edges at integers) and side
     /// `side`, in image coordinates.
     pub fn detect_in_square(&self, image: &Image, x0: f32, y0: f32, side: f32) -> Result<Vec<Face>, ModelError> {
+        Ok(weighted_nms(self.candidates(image, (x0, y0, side), false)?))
+    }
+
+    /// Every anchor's detection above the score threshold in the square `(x0, y0, side)`, in
+    /// image coordinates, before NMS. A `tile` drops boxes that touch its edge: those are faces
+    /// cut by the tile, which a neighbouring tile or the whole-photo look sees entire.
+    fn candidates(&self, image: &Image, (x0, y0, side): (f32, f32, f32), tile: bool) -> Result<Vec<Face>, ModelError> {
         let n = self.size;
         let crop = image.crop_square(x0, y0, side, n);
         let data: Vec<f32> = crop.data.iter().map(|&v| v / 127.5 - 1.0).collect();
@@ -112,7 +138,11 @@ impl Detector {
                 score,
             });
         }
-        Ok(weighted_nms(candidates))
+        if tile {
+            let inside = |c: f32, size: f32, lo: f32| c - size / 2.0 > lo + 1.0 && c + size / 2.0 < lo + side - 1.0;
+            candidates.retain(|f| inside(f.center.x, f.width, x0) && inside(f.center.y, f.height, y0));
+        }
+        Ok(candidates)
     }
 }
 

@@ -11,6 +11,7 @@
 //! pixel limit checked before any pixel is allocated.
 
 pub mod align;
+pub mod debug;
 pub mod detect;
 mod image;
 pub mod mesh;
@@ -18,7 +19,49 @@ pub mod mesh;
 pub use crate::image::{Image, ImageError};
 pub use align::{Point, Similarity};
 pub use detect::{Detector, Face};
-pub use mesh::Landmarker;
+pub use mesh::{Landmarker, Mesh};
+
+/// facemesh presence below this means the detector fired on something that is not a face.
+pub const MIN_PRESENCE: f32 = 0.5;
+
+/// Landmark boxes overlapping more than this are the same face.
+const SAME_FACE_IOU: f32 = 0.5;
+
+/// Every face in `image` with its landmarks, best detection first.
+///
+/// Each blazeface detection is confirmed by facemesh: its face-presence score on the region
+/// rejects what blazeface alone takes for a face (a chair, a patch of wallpaper), and two
+/// detections whose landmarks land on the same face are one face (blazeface fires twice on a
+/// face that fills the frame: once on the face, once on an offset half of it).
+pub fn find_faces(
+    detector: &Detector,
+    landmarker: &Landmarker,
+    image: &Image,
+) -> Result<Vec<(Face, Mesh)>, ModelError> {
+    let mut found: Vec<(Face, Mesh)> = Vec::new();
+    for face in detector.detect(image)? {
+        let mesh = landmarker.landmarks(image, &face)?;
+        let duplicate = found.iter().any(|(_, kept)| landmark_iou(&kept.points, &mesh.points) > SAME_FACE_IOU);
+        if mesh.presence >= MIN_PRESENCE && !duplicate {
+            found.push((face, mesh));
+        }
+    }
+    Ok(found)
+}
+
+/// Intersection over union of the bounding boxes of two landmark sets.
+fn landmark_iou(a: &[Point], b: &[Point]) -> f32 {
+    let bounds = |p: &[Point]| {
+        p.iter().fold((f32::MAX, f32::MAX, f32::MIN, f32::MIN), |(x0, y0, x1, y1), q| {
+            (x0.min(q.x), y0.min(q.y), x1.max(q.x), y1.max(q.y))
+        })
+    };
+    let (a, b) = (bounds(a), bounds(b));
+    let inter = (a.2.min(b.2) - a.0.max(b.0)).max(0.0) * (a.3.min(b.3) - a.1.max(b.1)).max(0.0);
+    let area = |r: (f32, f32, f32, f32)| (r.2 - r.0).max(0.0) * (r.3 - r.1).max(0.0);
+    let union = area(a) + area(b) - inter;
+    if union > 0.0 { inter / union } else { 0.0 }
+}
 
 /// A model failed to load or run.
 #[derive(Debug, thiserror::Error)]

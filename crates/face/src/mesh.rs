@@ -27,6 +27,16 @@ const REGION_SCALE: f32 = 1.5;
 /// 0.972 with 0–3 refinements, then flattened (0.973 at 5).
 const REFINEMENTS: usize = 3;
 
+/// A face's landmarks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mesh {
+    /// The 468 points, in image coordinates.
+    pub points: Vec<Point>,
+    /// facemesh's face-presence score (0–1) for the detector's region: low when the detector
+    /// fired on something that is not a face.
+    pub presence: f32,
+}
+
 /// facemesh on a burn device.
 pub struct Landmarker {
     executor: Executor,
@@ -38,18 +48,20 @@ impl Landmarker {
         Ok(Landmarker { executor: Executor::new(model, device)? })
     }
 
-    /// The 468 landmarks of `face` in image coordinates (x, y; depth dropped).
-    pub fn landmarks(&self, image: &Image, face: &Face) -> Result<Vec<Point>, ModelError> {
+    /// The 468 landmarks of `face` in image coordinates (x, y; depth dropped), and facemesh's
+    /// confidence that the detector's region holds a face.
+    pub fn landmarks(&self, image: &Image, face: &Face) -> Result<Mesh, ModelError> {
         let [left_eye, right_eye] = [face.keypoints[0], face.keypoints[1]];
-        let mut mesh = self.pass(image, face.center, face.width.max(face.height), angle(left_eye, right_eye))?;
+        let (mut points, presence) =
+            self.pass(image, face.center, face.width.max(face.height), angle(left_eye, right_eye))?;
         for _ in 0..REFINEMENTS {
-            let (center, extent, rotation) = region(&mesh);
-            mesh = self.pass(image, center, extent, rotation)?;
+            let (center, extent, rotation) = region(&points);
+            points = self.pass(image, center, extent, rotation)?.0;
         }
-        Ok(mesh)
+        Ok(Mesh { points, presence })
     }
 
-    fn pass(&self, image: &Image, center: Point, size: f32, rotation: f32) -> Result<Vec<Point>, ModelError> {
+    fn pass(&self, image: &Image, center: Point, size: f32, rotation: f32) -> Result<(Vec<Point>, f32), ModelError> {
         let side = size * REGION_SCALE;
         let scale = 192.0 / side;
         let (c, s) = (rotation.cos(), rotation.sin());
@@ -67,9 +79,14 @@ impl Landmarker {
             problem: format!("no output of shape [1, {}]", LANDMARKS * 3),
         })?;
         let values = mesh.tensor.clone().into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default();
+        let presence = match outputs.iter().find(|o| o.shape == [1, 1]) {
+            Some(flag) => flag.tensor.clone().into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default(),
+            None => Vec::new(),
+        };
         let back = to_crop.inverse();
         // facemesh's coordinates have pixel edges at integers; ours have centres there.
-        Ok(values.chunks_exact(3).map(|p| back.apply(Point::new(p[0] - 0.5, p[1] - 0.5))).collect())
+        let points = values.chunks_exact(3).map(|p| back.apply(Point::new(p[0] - 0.5, p[1] - 0.5))).collect();
+        Ok((points, presence.first().copied().unwrap_or(0.0)))
     }
 }
 

@@ -1,0 +1,38 @@
+//! Draws what the face pipeline finds — boxes, keypoints, 468 landmarks — over a photo.
+//!
+//!   cargo run -p facecloak-face --example overlay -- PHOTO OUT.png
+//!
+//! Models come from `models/human-models` (scripts/setup) or `FACECLOAK_HUMAN_MODELS`.
+
+use std::path::PathBuf;
+
+use facecloak_device::{Backend, CpuBackend};
+use facecloak_face::{Detector, Image, Landmarker, debug, find_faces};
+use facecloak_testdata::{human_models, load_model};
+
+fn main() {
+    let args: Vec<PathBuf> = std::env::args_os().skip(1).map(PathBuf::from).collect();
+    let [photo, out] = &args[..] else {
+        eprintln!("usage: overlay PHOTO OUT.png");
+        std::process::exit(2);
+    };
+    let Some(models) = human_models() else { std::process::exit(1) };
+    let device = Backend::cpu(CpuBackend::Flex).device().clone();
+    let detector = Detector::new(load_model(&models, "blazeface"), &device).expect("blazeface");
+    let landmarker = Landmarker::new(load_model(&models, "facemesh"), &device).expect("facemesh");
+    let bytes = std::fs::read(photo).unwrap_or_else(|e| panic!("{}: {e}", photo.display()));
+    let image = Image::decode(&bytes, Image::DEFAULT_MAX_PIXELS).unwrap_or_else(|e| panic!("{}: {e}", photo.display()));
+    let start = std::time::Instant::now();
+    let found = find_faces(&detector, &landmarker, &image).expect("the models run");
+    let (faces, meshes): (Vec<_>, Vec<_>) = found.into_iter().map(|(face, mesh)| (face, mesh.points)).unzip();
+    println!("{}: {} faces in {:.0} ms", photo.display(), faces.len(), start.elapsed().as_secs_f64() * 1e3);
+    for f in &faces {
+        println!("  centre ({:.0}, {:.0}) size {:.0} score {:.2}", f.center.x, f.center.y, f.width, f.score);
+    }
+    let drawn = debug::overlay(&image, &faces, &meshes);
+    let pixels: Vec<u8> = drawn.data.iter().map(|v| v.round().clamp(0.0, 255.0) as u8).collect();
+    image::RgbImage::from_raw(drawn.width as u32, drawn.height as u32, pixels)
+        .expect("sizes agree")
+        .save(out)
+        .unwrap_or_else(|e| panic!("{}: {e}", out.display()));
+}
