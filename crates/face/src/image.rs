@@ -38,7 +38,8 @@ impl Image {
     /// The default pixel limit (50 MP).
     pub const DEFAULT_MAX_PIXELS: u64 = 50_000_000;
 
-    /// Decodes JPEG, PNG or WebP bytes to RGB (grey replicated, alpha dropped, 16-bit scaled).
+    /// Decodes JPEG, PNG or WebP bytes to RGB (grey replicated, alpha dropped, 16-bit scaled),
+    /// turned upright as the EXIF orientation says.
     /// The dimensions are read from the header and checked against `max_pixels` before any
     /// pixel is decoded, so a decompression bomb allocates nothing.
     pub fn decode(bytes: &[u8], max_pixels: u64) -> Result<Image, ImageError> {
@@ -59,7 +60,15 @@ impl Image {
         limits.max_image_width = Some(width);
         limits.max_image_height = Some(height);
         reader.limits(limits);
-        let rgb = reader.decode().map_err(|e| ImageError::Decode(e.to_string()))?.into_rgb8();
+        let decode = |e: image::ImageError| ImageError::Decode(e.to_string());
+        let mut decoder = reader.into_decoder().map_err(decode)?;
+        // Phones store photos sideways with an EXIF note on how to turn them; people expect to
+        // see (and faces are only found in) the turned picture. A broken EXIF block is ignored.
+        let orientation =
+            image::ImageDecoder::orientation(&mut decoder).unwrap_or(image::metadata::Orientation::NoTransforms);
+        let mut decoded = image::DynamicImage::from_decoder(decoder).map_err(decode)?;
+        decoded.apply_orientation(orientation);
+        let rgb = decoded.into_rgb8();
         Ok(Image::from_rgb8(rgb.width() as usize, rgb.height() as usize, rgb.as_raw()))
     }
 
@@ -123,6 +132,28 @@ mod tests {
         assert_eq!(img.sample(-1.0, 0.0), [0.0; 3]);
         let same = img.crop_square(0.0, 0.0, 2.0, 2);
         assert_eq!(&same.data[..6], &img.data[..]);
+    }
+
+    /// A 4×2 JPEG whose EXIF says "rotate 90° clockwise to view" (orientation 6) decodes as 2×4.
+    #[test]
+    fn exif_orientation_is_applied() {
+        let mut jpeg = Vec::new();
+        image::RgbImage::from_fn(4, 2, |x, _| image::Rgb([x as u8 * 60, 0, 0]))
+            .write_to(&mut Cursor::new(&mut jpeg), image::ImageFormat::Jpeg)
+            .unwrap();
+        // APP1 "Exif\0\0", little-endian TIFF header, one IFD entry: Orientation (0x0112) = 6.
+        let tiff: &[u8] = &[b'I', b'I', 42, 0, 8, 0, 0, 0, 1, 0, 0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0];
+        let mut app1 = vec![0xFF, 0xE1];
+        app1.extend(((2 + 6 + tiff.len()) as u16).to_be_bytes());
+        app1.extend(b"Exif\0\0");
+        app1.extend(tiff);
+        let with_exif: Vec<u8> = jpeg[..2].iter().chain(&app1).chain(&jpeg[2..]).copied().collect();
+        let plain = Image::decode(&jpeg, 1 << 20).unwrap();
+        let turned = Image::decode(&with_exif, 1 << 20).unwrap();
+        assert_eq!((plain.width, plain.height), (4, 2));
+        assert_eq!((turned.width, turned.height), (2, 4));
+        // Turned clockwise: the dark left edge is now the top.
+        assert!(turned.data[0] + 100.0 < turned.data[(3 * 2) * 3], "{:?}", turned.data);
     }
 
     #[test]
