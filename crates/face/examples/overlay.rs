@@ -30,9 +30,5 @@ fn main() {
         println!("  centre ({:.0}, {:.0}) size {:.0} score {:.2}", f.center.x, f.center.y, f.width, f.score);
     }
     let drawn = debug::overlay(&image, &faces, &meshes);
-    let pixels: Vec<u8> = drawn.data.iter().map(|v| v.round().clamp(0.0, 255.0) as u8).collect();
-    image::RgbImage::from_raw(drawn.width as u32, drawn.height as u32, pixels)
-        .expect("sizes agree")
-        .save(out)
-        .unwrap_or_else(|e| panic!("{}: {e}", out.display()));
+    std::fs::write(out, drawn.encode_png()).unwrap_or_else(|e| panic!("{}: {e}", out.display()));
 }

@@ -72,6 +72,41 @@ impl Image {
         Ok(Image::from_rgb8(rgb.width() as usize, rgb.height() as usize, rgb.as_raw()))
     }
 
+    /// The image as PNG bytes. Written from the pixels alone: no metadata of the photo it came
+    /// from (EXIF, GPS position, XMP, camera serials) can reach the output.
+    pub fn encode_png(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        let encoder = image::codecs::png::PngEncoder::new(&mut out);
+        // Writing to memory cannot fail for a well-formed buffer; sizes come from `self`.
+        let _ = image::ImageEncoder::write_image(
+            encoder,
+            &self.to_rgb8(),
+            self.width as u32,
+            self.height as u32,
+            image::ExtendedColorType::Rgb8,
+        );
+        out
+    }
+
+    /// The image as JPEG bytes at `quality` (1–100), from the pixels alone like [`Image::encode_png`].
+    pub fn encode_jpeg(&self, quality: u8) -> Vec<u8> {
+        let mut out = Vec::new();
+        let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality.clamp(1, 100));
+        let _ = image::ImageEncoder::write_image(
+            encoder,
+            &self.to_rgb8(),
+            self.width as u32,
+            self.height as u32,
+            image::ExtendedColorType::Rgb8,
+        );
+        out
+    }
+
+    /// Packed RGB bytes, rounded and clamped to 0–255.
+    pub fn to_rgb8(&self) -> Vec<u8> {
+        self.data.iter().map(|v| v.round().clamp(0.0, 255.0) as u8).collect()
+    }
+
     /// Wraps packed RGB bytes.
     pub fn from_rgb8(width: usize, height: usize, rgb: &[u8]) -> Image {
         Image { width, height, data: rgb.iter().map(|&v| v as f32).collect() }
@@ -154,6 +189,34 @@ mod tests {
         assert_eq!((turned.width, turned.height), (2, 4));
         // Turned clockwise: the dark left edge is now the top.
         assert!(turned.data[0] + 100.0 < turned.data[(3 * 2) * 3], "{:?}", turned.data);
+    }
+
+    /// A photo carrying GPS coordinates in its EXIF comes out of our encoders without them.
+    #[test]
+    fn written_images_carry_no_metadata_of_the_input() {
+        let mut jpeg = Vec::new();
+        image::RgbImage::from_pixel(8, 8, image::Rgb([90, 120, 150]))
+            .write_to(&mut Cursor::new(&mut jpeg), image::ImageFormat::Jpeg)
+            .unwrap();
+        // EXIF with a GPS IFD (tag 0x8825) holding GPSLatitudeRef = "N" (tag 1, ASCII).
+        let tiff: &[u8] = &[
+            b'I', b'I', 42, 0, 8, 0, 0, 0, // header, IFD0 at 8
+            1, 0, 0x25, 0x88, 4, 0, 1, 0, 0, 0, 26, 0, 0, 0, 0, 0, 0, 0, // IFD0: GPS IFD at 26
+            1, 0, 1, 0, 2, 0, 2, 0, 0, 0, b'N', 0, 0, 0, 0, 0, 0, 0, // GPS IFD: LatitudeRef "N"
+        ];
+        let mut app1 = vec![0xFF, 0xE1];
+        app1.extend(((2 + 6 + tiff.len()) as u16).to_be_bytes());
+        app1.extend(b"Exif\0\0");
+        app1.extend(tiff);
+        let photo: Vec<u8> = jpeg[..2].iter().chain(&app1).chain(&jpeg[2..]).copied().collect();
+        let image = Image::decode(&photo, 1 << 20).unwrap();
+        let contains = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
+        assert!(contains(&photo, b"Exif") && contains(&photo, &[0x25, 0x88]), "the input has its GPS block");
+        for (format, bytes) in [("png", image.encode_png()), ("jpeg", image.encode_jpeg(90))] {
+            assert!(!contains(&bytes, b"Exif") && !contains(&bytes, &[0x25, 0x88]), "{format} output carries EXIF/GPS");
+            assert!(!contains(&bytes, b"eXIf") && !contains(&bytes, b"XMP"), "{format} output carries metadata");
+            assert_eq!(Image::decode(&bytes, 1 << 20).unwrap().width, 8, "{format} output decodes");
+        }
     }
 
     #[test]
