@@ -219,6 +219,21 @@ mod tests {
         }
     }
 
+    /// Grey, grey+alpha, RGBA and 16-bit sources all arrive as RGB on 0–255.
+    #[test]
+    fn colour_types_become_rgb() {
+        let png = |img: image::DynamicImage| {
+            let mut bytes = Vec::new();
+            img.write_to(&mut Cursor::new(&mut bytes), image::ImageFormat::Png).unwrap();
+            Image::decode(&bytes, 1 << 20).unwrap().data[..3].to_vec()
+        };
+        assert_eq!(png(image::GrayImage::from_pixel(2, 2, image::Luma([77])).into()), [77.0; 3]);
+        assert_eq!(png(image::GrayAlphaImage::from_pixel(2, 2, image::LumaA([77, 10])).into()), [77.0; 3]);
+        assert_eq!(png(image::RgbaImage::from_pixel(2, 2, image::Rgba([1, 2, 3, 0])).into()), [1.0, 2.0, 3.0]);
+        let deep = image::ImageBuffer::<image::Rgb<u16>, _>::from_pixel(2, 2, image::Rgb([65535, 0, 32896]));
+        assert_eq!(png(deep.into()), [255.0, 0.0, 128.0]);
+    }
+
     #[test]
     fn headers_are_checked_before_decoding() {
         let mut png = Vec::new();
