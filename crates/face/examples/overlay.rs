@@ -24,7 +24,10 @@ fn main() {
     let image = Image::decode(&bytes, Image::DEFAULT_MAX_PIXELS).unwrap_or_else(|e| panic!("{}: {e}", photo.display()));
     let start = std::time::Instant::now();
     let found = find_faces(&detector, &landmarker, &image).expect("the models run");
-    let (faces, meshes): (Vec<_>, Vec<_>) = found.into_iter().map(|(face, mesh)| (face, mesh.points)).unzip();
+    for small in &found.too_small {
+        println!("  too small to protect: {:.0} px at ({:.0}, {:.0})", small.width, small.center.x, small.center.y);
+    }
+    let (faces, meshes): (Vec<_>, Vec<_>) = found.faces.into_iter().map(|(face, mesh)| (face, mesh.points)).unzip();
     println!("{}: {} faces in {:.0} ms", photo.display(), faces.len(), start.elapsed().as_secs_f64() * 1e3);
     for f in &faces {
         println!("  centre ({:.0}, {:.0}) size {:.0} score {:.2}", f.center.x, f.center.y, f.width, f.score);

@@ -27,23 +27,46 @@ pub const MIN_PRESENCE: f32 = 0.5;
 /// Landmark boxes overlapping more than this are the same face.
 const SAME_FACE_IOU: f32 = 0.5;
 
-/// Every face in `image` with its landmarks, best detection first.
+/// Faces whose box is narrower than this many photo pixels are reported as too small rather
+/// than protected: the recognizers' crops would magnify them 3.5–7× (to 112 or 224 pixels),
+/// so neither the attack nor its evaluation means much on them.
+pub const MIN_FACE_SIZE: f32 = 32.0;
+
+/// What a photo holds.
+#[derive(Debug, Clone, Default)]
+pub struct Faces {
+    /// The faces, with their landmarks, best detection first.
+    pub faces: Vec<(Face, Mesh)>,
+    /// Faces found but smaller than [`MIN_FACE_SIZE`]: reported, never silently dropped.
+    pub too_small: Vec<Face>,
+}
+
+impl Faces {
+    /// Whether the photo has no face at all (not even a too-small one).
+    pub fn no_face(&self) -> bool {
+        self.faces.is_empty() && self.too_small.is_empty()
+    }
+}
+
+/// Every face in `image` with its landmarks.
 ///
 /// Each blazeface detection is confirmed by facemesh: its face-presence score on the region
 /// rejects what blazeface alone takes for a face (a chair, a patch of wallpaper), and two
 /// detections whose landmarks land on the same face are one face (blazeface fires twice on a
-/// face that fills the frame: once on the face, once on an offset half of it).
-pub fn find_faces(
-    detector: &Detector,
-    landmarker: &Landmarker,
-    image: &Image,
-) -> Result<Vec<(Face, Mesh)>, ModelError> {
-    let mut found: Vec<(Face, Mesh)> = Vec::new();
+/// face that fills the frame: once on the face, once on an offset half of it). A photo without
+/// faces is not an error: it comes back with [`Faces::no_face`] true, so that a batch goes on.
+pub fn find_faces(detector: &Detector, landmarker: &Landmarker, image: &Image) -> Result<Faces, ModelError> {
+    let mut found = Faces::default();
     for face in detector.detect(image)? {
         let mesh = landmarker.landmarks(image, &face)?;
-        let duplicate = found.iter().any(|(_, kept)| landmark_iou(&kept.points, &mesh.points) > SAME_FACE_IOU);
-        if mesh.presence >= MIN_PRESENCE && !duplicate {
-            found.push((face, mesh));
+        let duplicate = found.faces.iter().any(|(_, kept)| landmark_iou(&kept.points, &mesh.points) > SAME_FACE_IOU);
+        if mesh.presence < MIN_PRESENCE || duplicate {
+            continue;
+        }
+        if face.width.max(face.height) < MIN_FACE_SIZE {
+            found.too_small.push(face);
+        } else {
+            found.faces.push((face, mesh));
         }
     }
     Ok(found)

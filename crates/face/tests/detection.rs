@@ -19,7 +19,7 @@ impl Finder {
     }
 
     fn detect(&self, image: &Image) -> Result<Vec<Face>, facecloak_face::ModelError> {
-        Ok(find_faces(&self.0, &self.1, image)?.into_iter().map(|(face, _)| face).collect())
+        Ok(find_faces(&self.0, &self.1, image)?.faces.into_iter().map(|(face, _)| face).collect())
     }
 }
 
@@ -65,4 +65,25 @@ fn group_photos_have_the_faces_a_person_counts() {
             found.iter().map(|f| f.score).collect::<Vec<_>>()
         );
     }
+}
+
+/// No face is an outcome, not an error; a face below the minimum size is reported, not dropped.
+#[test]
+fn no_face_and_too_small_faces_are_reported() {
+    let Some(finder) = Finder::new() else { return };
+    let blank = Image { width: 300, height: 200, data: vec![128.0; 300 * 200 * 3] };
+    let found = find_faces(&finder.0, &finder.1, &blank).unwrap();
+    assert!(found.no_face(), "{found:?}");
+
+    // The astronaut shrunk to 128×128 (her face ~26 px) in the middle of a grey 200×200 photo.
+    let astronaut = decode(&facecloak_testdata::repo_root().join("fixtures/astronaut.png"));
+    let small = astronaut.crop_square(0.0, 0.0, 512.0, 128);
+    let mut photo = Image { width: 200, height: 200, data: vec![128.0; 200 * 200 * 3] };
+    for y in 0..128 {
+        let (from, to) = (y * 128 * 3, ((y + 36) * 200 + 36) * 3);
+        photo.data[to..to + 128 * 3].copy_from_slice(&small.data[from..from + 128 * 3]);
+    }
+    let found = find_faces(&finder.0, &finder.1, &photo).unwrap();
+    assert!(found.faces.is_empty() && found.too_small.len() == 1, "{found:?}");
+    assert!(!found.no_face());
 }

@@ -113,6 +113,7 @@ fn recognizers_separate_people_on_the_shared_faces() {
         let image = Image::decode(&bytes, Image::DEFAULT_MAX_PIXELS).unwrap();
         let found = find_faces(&detector, &landmarker, &image).unwrap();
         let (biggest, mesh) = found
+            .faces
             .iter()
             .max_by(|a, b| (a.0.width * a.0.height).total_cmp(&(b.0.width * b.0.height)))
             .unwrap_or_else(|| panic!("no face found in {}", face.path.display()));
