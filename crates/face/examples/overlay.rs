@@ -33,5 +33,6 @@ fn main() {
         println!("  centre ({:.0}, {:.0}) size {:.0} score {:.2}", f.center.x, f.center.y, f.width, f.score);
     }
     let drawn = debug::overlay(&image, &faces, &meshes);
-    std::fs::write(out, drawn.encode_png()).unwrap_or_else(|e| panic!("{}: {e}", out.display()));
+    let png = drawn.encode_png().unwrap_or_else(|e| panic!("{}: {e}", out.display()));
+    std::fs::write(out, png).unwrap_or_else(|e| panic!("{}: {e}", out.display()));
 }

@@ -32,6 +32,9 @@ pub enum ImageError {
     /// Zero width or height.
     #[error("the image is empty")]
     Empty,
+    /// The image cannot be written in the format asked for (e.g. JPEG's 65,535-pixel limit).
+    #[error("cannot write the image: {0}")]
+    Encode(String),
 }
 
 impl Image {
@@ -74,32 +77,27 @@ impl Image {
 
     /// The image as PNG bytes. Written from the pixels alone: no metadata of the photo it came
     /// from (EXIF, GPS position, XMP, camera serials) can reach the output.
-    pub fn encode_png(&self) -> Vec<u8> {
+    pub fn encode_png(&self) -> Result<Vec<u8>, ImageError> {
         let mut out = Vec::new();
-        let encoder = image::codecs::png::PngEncoder::new(&mut out);
-        // Writing to memory cannot fail for a well-formed buffer; sizes come from `self`.
-        let _ = image::ImageEncoder::write_image(
-            encoder,
-            &self.to_rgb8(),
-            self.width as u32,
-            self.height as u32,
-            image::ExtendedColorType::Rgb8,
-        );
-        out
+        self.write(image::codecs::png::PngEncoder::new(&mut out))?;
+        Ok(out)
     }
 
     /// The image as JPEG bytes at `quality` (1–100), from the pixels alone like [`Image::encode_png`].
-    pub fn encode_jpeg(&self, quality: u8) -> Vec<u8> {
+    pub fn encode_jpeg(&self, quality: u8) -> Result<Vec<u8>, ImageError> {
         let mut out = Vec::new();
-        let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality.clamp(1, 100));
-        let _ = image::ImageEncoder::write_image(
-            encoder,
-            &self.to_rgb8(),
-            self.width as u32,
-            self.height as u32,
-            image::ExtendedColorType::Rgb8,
-        );
-        out
+        self.write(image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality.clamp(1, 100)))?;
+        Ok(out)
+    }
+
+    fn write(&self, encoder: impl image::ImageEncoder) -> Result<(), ImageError> {
+        let (width, height) = (u32::try_from(self.width), u32::try_from(self.height));
+        let (Ok(width), Ok(height)) = (width, height) else {
+            return Err(ImageError::Encode(format!("{}×{} is too large to write", self.width, self.height)));
+        };
+        encoder
+            .write_image(&self.to_rgb8(), width, height, image::ExtendedColorType::Rgb8)
+            .map_err(|e| ImageError::Encode(e.to_string()))
     }
 
     /// Packed RGB bytes, rounded and clamped to 0–255.
@@ -212,11 +210,13 @@ mod tests {
         let image = Image::decode(&photo, 1 << 20).unwrap();
         let contains = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
         assert!(contains(&photo, b"Exif") && contains(&photo, &[0x25, 0x88]), "the input has its GPS block");
-        for (format, bytes) in [("png", image.encode_png()), ("jpeg", image.encode_jpeg(90))] {
+        for (format, bytes) in [("png", image.encode_png().unwrap()), ("jpeg", image.encode_jpeg(90).unwrap())] {
             assert!(!contains(&bytes, b"Exif") && !contains(&bytes, &[0x25, 0x88]), "{format} output carries EXIF/GPS");
             assert!(!contains(&bytes, b"eXIf") && !contains(&bytes, b"XMP"), "{format} output carries metadata");
             assert_eq!(Image::decode(&bytes, 1 << 20).unwrap().width, 8, "{format} output decodes");
         }
+        let too_wide = Image { width: 70_000, height: 1, data: vec![0.0; 70_000 * 3] };
+        assert!(matches!(too_wide.encode_jpeg(90), Err(ImageError::Encode(_))));
     }
 
     /// Grey, grey+alpha, RGBA and 16-bit sources all arrive as RGB on 0–255.
