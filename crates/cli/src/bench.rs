@@ -64,9 +64,9 @@ fn load(dir: &Path, name: &str) -> anyhow::Result<Model> {
 
 /// The model's square input side, from its placeholder.
 fn input_size(model: &Model) -> anyhow::Result<usize> {
-    match &model.graph.nodes[model.inputs[0]].op {
-        facecloak_tfjs::Op::Placeholder { shape } if shape.len() == 4 && shape[1] > 0 => Ok(shape[1] as usize),
-        _ => bail!("the model's input has no fixed size"),
+    match model.image_input() {
+        Some((_, Some(side))) => Ok(side),
+        _ => bail!("the model has no square image input of fixed size"),
     }
 }
 
@@ -92,7 +92,7 @@ fn median(runs: usize, mut f: impl FnMut() -> anyhow::Result<()>) -> anyhow::Res
 
 /// The widest output (the embedding; faceres also has age and gender heads).
 fn embedding(executor: &Executor, x: Tensor<4>) -> anyhow::Result<Tensor<2>> {
-    let name = executor.model().input_names()[0].to_owned();
+    let name = executor.model().image_input().context("the model has no input")?.0.to_owned();
     let outputs = executor.run(&[(&name, x)])?;
     let out =
         outputs.into_iter().max_by_key(|o| o.shape.iter().product::<usize>()).context("the model has no outputs")?;

@@ -36,6 +36,7 @@ const NMS_IOU: f32 = 0.3;
 /// blazeface on a burn device.
 pub struct Detector {
     executor: Executor,
+    input: String,
     size: usize,
     anchors: Vec<Point>,
     /// Minimum score for a face.
@@ -45,14 +46,14 @@ pub struct Detector {
 impl Detector {
     /// Wraps a loaded blazeface model (256×256 `blazeface` or 128×128 `blazeface-front`).
     pub fn new(model: Model, device: &Device) -> Result<Detector, ModelError> {
-        let size = match model.graph.nodes[model.inputs[0]].op {
-            facecloak_tfjs::Op::Placeholder { ref shape } if shape.len() == 4 && shape[1] > 0 => shape[1] as usize,
-            _ => {
-                return Err(ModelError::Outputs { model: "blazeface", problem: "the input has no fixed size".into() });
-            }
+        let Some((input, Some(size))) = model.image_input().map(|(name, side)| (name.to_owned(), side)) else {
+            return Err(ModelError::Outputs {
+                model: "blazeface",
+                problem: "no square image input of fixed size".into(),
+            });
         };
         let executor = Executor::new(model, device)?;
-        Ok(Detector { executor, size, anchors: anchors(size), min_score: DEFAULT_MIN_SCORE })
+        Ok(Detector { executor, input, size, anchors: anchors(size), min_score: DEFAULT_MIN_SCORE })
     }
 
     /// The model's input side.
@@ -104,8 +105,7 @@ impl Detector {
         let crop = image.crop_square(x0, y0, side, n);
         let data: Vec<f32> = crop.data.iter().map(|&v| v / 127.5 - 1.0).collect();
         let input = Tensor::<4>::from_data(TensorData::new(data, [1, n, n, 3]), self.executor.device());
-        let name = self.executor.model().input_names()[0].to_owned();
-        let outputs = self.executor.run(&[(&name, input)])?;
+        let outputs = self.executor.run(&[(&self.input, input)])?;
         // Outputs by shape: scores [1,512,1] and [1,384,1], regressors [1,512,16] and [1,384,16].
         let take = |anchors: usize, width: usize| -> Result<Vec<f32>, ModelError> {
             let out = outputs.iter().find(|o| o.shape == [1, anchors, width]).ok_or_else(|| ModelError::Outputs {

@@ -40,12 +40,16 @@ pub struct Mesh {
 /// facemesh on a burn device.
 pub struct Landmarker {
     executor: Executor,
+    input: String,
 }
 
 impl Landmarker {
     /// Wraps a loaded `facemesh` model.
     pub fn new(model: Model, device: &Device) -> Result<Landmarker, ModelError> {
-        Ok(Landmarker { executor: Executor::new(model, device)? })
+        let Some((input, _)) = model.image_input().map(|(name, side)| (name.to_owned(), side)) else {
+            return Err(ModelError::Outputs { model: "facemesh", problem: "the model has no input".into() });
+        };
+        Ok(Landmarker { executor: Executor::new(model, device)?, input })
     }
 
     /// The 468 landmarks of `face` in image coordinates (x, y; depth dropped), and facemesh's
@@ -72,8 +76,7 @@ impl Landmarker {
         let crop = to_crop.warp(image, 192, 192);
         let data: Vec<f32> = crop.data.iter().map(|&v| v / 255.0).collect();
         let input = Tensor::<4>::from_data(TensorData::new(data, [1, 192, 192, 3]), self.executor.device());
-        let name = self.executor.model().input_names()[0].to_owned();
-        let outputs = self.executor.run(&[(&name, input)])?;
+        let outputs = self.executor.run(&[(&self.input, input)])?;
         let mesh = outputs.iter().find(|o| o.shape == [1, LANDMARKS * 3]).ok_or_else(|| ModelError::Outputs {
             model: "facemesh",
             problem: format!("no output of shape [1, {}]", LANDMARKS * 3),

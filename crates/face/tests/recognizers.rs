@@ -29,7 +29,7 @@ fn cpu() -> Device {
 fn embed(executor: &Executor, crop: &Image, input_scale: f32) -> Vec<f32> {
     let data: Vec<f32> = crop.data.iter().map(|v| v * input_scale).collect();
     let x = Tensor::<4>::from_data(TensorData::new(data, [1, crop.height, crop.width, 3]), executor.device());
-    let name = executor.model().input_names()[0].to_owned();
+    let name = executor.model().image_input().unwrap().0.to_owned();
     let outputs = executor.run(&[(&name, x)]).unwrap();
     // The embedding is the widest output (faceres also predicts age and gender).
     let out = outputs.into_iter().max_by_key(|o| o.shape.iter().product::<usize>()).unwrap();

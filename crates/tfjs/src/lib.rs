@@ -145,6 +145,20 @@ impl Model {
         self.inputs.iter().map(|&i| self.graph.nodes[i].name.as_str()).collect()
     }
 
+    /// The first input's name and, when its declared shape is `[N, S, S, C]` with a fixed `S`,
+    /// that side: what an image model is fed. `None` for a model without inputs.
+    pub fn image_input(&self) -> Option<(&str, Option<usize>)> {
+        let &index = self.inputs.first()?;
+        let node = &self.graph.nodes[index];
+        let side = match &node.op {
+            Op::Placeholder { shape } if shape.len() == 4 && shape[1] > 0 && shape[1] == shape[2] => {
+                Some(shape[1] as usize)
+            }
+            _ => None,
+        };
+        Some((node.name.as_str(), side))
+    }
+
     /// Names of the outputs.
     pub fn output_names(&self) -> Vec<&str> {
         self.outputs.iter().map(|(name, _)| name.as_str()).collect()

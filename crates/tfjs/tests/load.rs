@@ -18,6 +18,7 @@ fn a_small_graph_loads_sorted_with_its_weights_decoded() {
     let model = try_load_value(&json, &shards).expect("loads");
     assert_eq!(model.input_names(), ["input"]);
     assert_eq!(model.output_names(), ["scaled"]);
+    assert_eq!(model.image_input(), Some(("input", Some(4))));
     assert_eq!(model.parameter_count(), 54 + 3 + 3 + 2);
 
     let conv = model.graph.find("conv").unwrap();
