@@ -167,6 +167,15 @@ mod tests {
         assert_eq!(&same.data[..6], &img.data[..]);
     }
 
+    /// `jpeg` with an APP1 "Exif" segment holding `tiff` right after its start-of-image marker.
+    fn with_exif(jpeg: &[u8], tiff: &[u8]) -> Vec<u8> {
+        let mut app1 = vec![0xFF, 0xE1];
+        app1.extend(((2 + 6 + tiff.len()) as u16).to_be_bytes());
+        app1.extend(b"Exif\0\0");
+        app1.extend(tiff);
+        jpeg[..2].iter().chain(&app1).chain(&jpeg[2..]).copied().collect()
+    }
+
     /// A 4×2 JPEG whose EXIF says "rotate 90° clockwise to view" (orientation 6) decodes as 2×4.
     #[test]
     fn exif_orientation_is_applied() {
@@ -174,13 +183,9 @@ mod tests {
         image::RgbImage::from_fn(4, 2, |x, _| image::Rgb([x as u8 * 60, 0, 0]))
             .write_to(&mut Cursor::new(&mut jpeg), image::ImageFormat::Jpeg)
             .unwrap();
-        // APP1 "Exif\0\0", little-endian TIFF header, one IFD entry: Orientation (0x0112) = 6.
+        // Little-endian TIFF header, one IFD entry: Orientation (0x0112) = 6.
         let tiff: &[u8] = &[b'I', b'I', 42, 0, 8, 0, 0, 0, 1, 0, 0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0];
-        let mut app1 = vec![0xFF, 0xE1];
-        app1.extend(((2 + 6 + tiff.len()) as u16).to_be_bytes());
-        app1.extend(b"Exif\0\0");
-        app1.extend(tiff);
-        let with_exif: Vec<u8> = jpeg[..2].iter().chain(&app1).chain(&jpeg[2..]).copied().collect();
+        let with_exif = with_exif(&jpeg, tiff);
         let plain = Image::decode(&jpeg, 1 << 20).unwrap();
         let turned = Image::decode(&with_exif, 1 << 20).unwrap();
         assert_eq!((plain.width, plain.height), (4, 2));
@@ -202,11 +207,7 @@ mod tests {
             1, 0, 0x25, 0x88, 4, 0, 1, 0, 0, 0, 26, 0, 0, 0, 0, 0, 0, 0, // IFD0: GPS IFD at 26
             1, 0, 1, 0, 2, 0, 2, 0, 0, 0, b'N', 0, 0, 0, 0, 0, 0, 0, // GPS IFD: LatitudeRef "N"
         ];
-        let mut app1 = vec![0xFF, 0xE1];
-        app1.extend(((2 + 6 + tiff.len()) as u16).to_be_bytes());
-        app1.extend(b"Exif\0\0");
-        app1.extend(tiff);
-        let photo: Vec<u8> = jpeg[..2].iter().chain(&app1).chain(&jpeg[2..]).copied().collect();
+        let photo = with_exif(&jpeg, tiff);
         let image = Image::decode(&photo, 1 << 20).unwrap();
         let contains = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
         assert!(contains(&photo, b"Exif") && contains(&photo, &[0x25, 0x88]), "the input has its GPS block");
