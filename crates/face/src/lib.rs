@@ -15,11 +15,16 @@ pub mod debug;
 pub mod detect;
 mod image;
 pub mod mesh;
+pub mod paste;
+pub mod regions;
+pub mod warp;
 
 pub use crate::image::{Image, ImageError};
-pub use align::{Point, Similarity};
+pub use align::{GENERATOR_SIZE, Point, Similarity};
 pub use detect::{Detector, Face};
 pub use mesh::{Landmarker, Mesh};
+pub use regions::{Region, Regions};
+pub use warp::Warp;
 
 /// facemesh presence below this means the detector fired on something that is not a face.
 pub const MIN_PRESENCE: f32 = 0.5;
@@ -70,6 +75,33 @@ pub fn find_faces(detector: &Detector, landmarker: &Landmarker, image: &Image) -
         }
     }
     Ok(found)
+}
+
+/// A face seen in generator space: how the photo maps there, its landmarks there, and its
+/// makeup regions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Framed {
+    /// Photo → generator space ([`align::generator_space`]).
+    pub to_generator: Similarity,
+    /// The 468 landmarks in generator-space pixels.
+    pub landmarks: Vec<Point>,
+    /// The makeup regions on the [`GENERATOR_SIZE`] grid.
+    pub regions: Regions,
+}
+
+impl Framed {
+    /// Frames the face whose landmarks are `mesh`. `None` if its landmarks are degenerate.
+    pub fn new(mesh: &Mesh) -> Option<Framed> {
+        let to_generator = align::generator_space(&mesh::five_points(&mesh.points))?;
+        let landmarks: Vec<Point> = mesh.points.iter().map(|&p| to_generator.apply(p)).collect();
+        let regions = Regions::new(&landmarks, GENERATOR_SIZE)?;
+        Some(Framed { to_generator, landmarks, regions })
+    }
+
+    /// The face in generator space: `photo` resampled to [`GENERATOR_SIZE`]².
+    pub fn crop(&self, photo: &Image) -> Image {
+        self.to_generator.warp(photo, GENERATOR_SIZE, GENERATOR_SIZE)
+    }
 }
 
 /// Intersection over union of the bounding boxes of two landmark sets.
