@@ -105,17 +105,35 @@ pub const ARCFACE_112: [Point; 5] = [
     Point::new(70.7299, 92.2041),
 ];
 
+/// The similarity taking a photo to mobileface's 112×112 crop: the one that puts `five` (in
+/// [`ARCFACE_112`]'s order) on the template. `None` if the points are degenerate.
+pub fn arcface_similarity(five: &[Point; 5]) -> Option<Similarity> {
+    Similarity::estimate(five, &ARCFACE_112)
+}
+
 /// mobileface's input: the 112×112 crop that puts `five` (in [`ARCFACE_112`]'s order) on the
 /// template. `None` if the points are degenerate.
 pub fn arcface_crop(image: &Image, five: &[Point; 5]) -> Option<Image> {
-    Some(Similarity::estimate(five, &ARCFACE_112)?.warp(image, 112, 112))
+    Some(arcface_similarity(five)?.warp(image, 112, 112))
 }
 
-/// faceres's input: the detector's box grown 1.4× about its centre, made square on its longer
-/// side, no rotation, resized to 224×224 ("loose 224").
-pub fn loose_crop(image: &Image, center: Point, width: f32, height: f32) -> Image {
+/// The similarity taking a photo to faceres's "loose 224" crop: the detector's box grown 1.4×
+/// about its centre, made square on its longer side, no rotation, scaled to 224×224.
+pub fn loose_similarity(center: Point, width: f32, height: f32) -> Similarity {
     let side = width.max(height) * 1.4;
-    image.crop_square(center.x - side / 2.0 + 0.5, center.y - side / 2.0 + 0.5, side, 224)
+    let scale = 224.0 / side;
+    // The square's left edge, at centre.x − side/2, lands on the crop's left edge (−0.5).
+    Similarity {
+        a: scale,
+        b: 0.0,
+        tx: -(center.x - side / 2.0) * scale - 0.5,
+        ty: -(center.y - side / 2.0) * scale - 0.5,
+    }
+}
+
+/// faceres's input: the "loose 224" crop of [`loose_similarity`].
+pub fn loose_crop(image: &Image, center: Point, width: f32, height: f32) -> Image {
+    loose_similarity(center, width, height).warp(image, 224, 224)
 }
 
 /// Side of the generator space: the square, FFHQ-framed face on which makeup is computed.
