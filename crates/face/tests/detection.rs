@@ -87,3 +87,35 @@ fn no_face_and_too_small_faces_are_reported() {
     assert!(found.faces.is_empty() && found.too_small.len() == 1, "{found:?}");
     assert!(!found.no_face());
 }
+
+/// A crowd: 36 faces in one photo, a 6×6 grid of the astronaut's face at 150 px, alternately
+/// mirrored and at three sizes (48 to 72 px faces), each found once, at its own cell.
+#[test]
+fn a_photo_with_36_faces_yields_36() {
+    let Some(finder) = Finder::new() else { return };
+    let astronaut = decode(&facecloak_testdata::repo_root().join("fixtures/astronaut.png"));
+    let (cell, grid) = (150usize, 6usize);
+    let side = cell * grid;
+    let mut photo = Image { width: side, height: side, data: vec![90.0; side * side * 3] };
+    for row in 0..grid {
+        for col in 0..grid {
+            let k = row * grid + col;
+            // Her face is about 105 px of the 512 portrait around (224, 126): vary the zoom.
+            let region = [230.0, 270.0, 320.0][k % 3];
+            let tile = astronaut.crop_square(224.0 - region / 2.0, 140.0 - region / 2.0, region, cell);
+            for y in 0..cell {
+                for x in 0..cell {
+                    let sx = if k % 2 == 1 { cell - 1 - x } else { x };
+                    let to = ((row * cell + y) * side + col * cell + x) * 3;
+                    photo.data[to..to + 3].copy_from_slice(&tile.data[(y * cell + sx) * 3..][..3]);
+                }
+            }
+        }
+    }
+    let found = finder.detect(&photo).unwrap();
+    let mut cells: Vec<usize> =
+        found.iter().map(|f| (f.center.y as usize / cell) * grid + f.center.x as usize / cell).collect();
+    cells.sort_unstable();
+    cells.dedup();
+    assert_eq!((found.len(), cells.len()), (36, 36), "faces found per cell: {cells:?}");
+}
