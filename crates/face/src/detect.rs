@@ -72,18 +72,20 @@ impl Detector {
     pub fn detect(&self, image: &Image) -> Result<Vec<Face>, ModelError> {
         let side = image.width.max(image.height) as f32;
         let centred = |side: f32| ((image.width as f32 - side) / 2.0, (image.height as f32 - side) / 2.0, side);
-        let mut candidates = self.candidates(image, centred(side), false)?;
+        let mut looks = vec![(centred(side), false)];
         if side > 2.0 * self.size as f32 {
             let tile = side / 2.0;
             for ty in 0..3 {
                 for tx in 0..3 {
                     let square = (tx as f32 * tile / 2.0, ty as f32 * tile / 2.0, tile);
                     if square.0 < image.width as f32 && square.1 < image.height as f32 {
-                        candidates.extend(self.candidates(image, square, true)?);
+                        looks.push((square, true));
                     }
                 }
             }
         }
+        let candidates: Vec<Face> =
+            crate::parallel::map(&looks, |&(square, tile)| self.candidates(image, square, tile))?.concat();
         let faces = weighted_nms(candidates);
         if !faces.is_empty() {
             return Ok(faces);

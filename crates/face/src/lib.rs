@@ -15,6 +15,7 @@ pub mod debug;
 pub mod detect;
 mod image;
 pub mod mesh;
+mod parallel;
 pub mod paste;
 pub mod regions;
 pub mod warp;
@@ -62,8 +63,9 @@ impl Faces {
 /// faces is not an error: it comes back with [`Faces::no_face`] true, so that a batch goes on.
 pub fn find_faces(detector: &Detector, landmarker: &Landmarker, image: &Image) -> Result<Faces, ModelError> {
     let mut found = Faces::default();
-    for face in detector.detect(image)? {
-        let mesh = landmarker.landmarks(image, &face)?;
+    let detections = detector.detect(image)?;
+    let meshes = parallel::map(&detections, |face| landmarker.landmarks(image, face))?;
+    for (face, mesh) in detections.into_iter().zip(meshes) {
         let duplicate = found.faces.iter().any(|(_, kept)| landmark_iou(&kept.points, &mesh.points) > SAME_FACE_IOU);
         if mesh.presence < MIN_PRESENCE || duplicate {
             continue;

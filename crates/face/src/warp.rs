@@ -166,7 +166,7 @@ mod tests {
         let got = values(warp.apply(input.clone()).unwrap());
         let worst = got.iter().zip(&expected.data).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
         assert!(worst < 1e-3, "worst difference {worst}");
-        assert!(warp.coverage().iter().any(|&c| c == 0.0) && warp.coverage().iter().any(|&c| c == 1.0));
+        assert!(warp.coverage().contains(&0.0) && warp.coverage().contains(&1.0));
         assert_eq!(warp.apply(input.slice([0..1, 0..8, 0..13, 0..3])).unwrap_err().got, (13, 8));
     }
 
