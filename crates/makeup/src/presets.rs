@@ -1,0 +1,34 @@
+//! Named looks. Each is a prompt, so a preset means exactly what its text says and the prompt
+//! parser stays the one place where words become colours.
+
+use crate::prompt::{self, Parsed};
+
+/// The presets: name, prompt.
+pub const PRESETS: [(&str, &str); 6] = [
+    ("natural", "natural nude lipstick, subtle taupe eyeshadow, subtle peach blush"),
+    ("berry", "bold berry lipstick, natural mauve eyeshadow, subtle rose blush"),
+    ("smoky", "heavy smoky eyeshadow, bold black eyeliner, natural nude lipstick"),
+    ("coral", "coral lipstick, natural peach blush, subtle champagne eyeshadow"),
+    ("glam", "bold red lipstick, heavy black eyeliner, natural gold eyeshadow, soft rose blush"),
+    ("plum", "bold plum lipstick, natural plum eyeshadow, subtle mauve blush"),
+];
+
+/// The preset called `name` (case-insensitive), parsed.
+pub fn preset(name: &str) -> Option<Parsed> {
+    PRESETS.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, text)| prompt::parse(text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_preset_parses_cleanly() {
+        for (name, text) in PRESETS {
+            let parsed = preset(name).unwrap();
+            assert!(parsed.unknown.is_empty() && parsed.unplaced.is_empty(), "{name}: {text}: {parsed:?}");
+            assert!(parsed.targets.iter().count() >= 3, "{name}");
+        }
+        assert!(preset("Berry").is_some() && preset("disco").is_none());
+    }
+}

@@ -1,0 +1,189 @@
+//! Text prompts → per-region makeup targets.
+//!
+//! CLIP2Protect steers its makeup with a CLIP text loss; facecloak has no CLIP, and a prompt
+//! such as "pink eyeshadows with red lipstick" says plainly what goes where. So it is parsed:
+//! the prompt splits into clauses ("with", "and", commas…), each clause names regions
+//! (lipstick, eyeshadow, eyeliner, blush, brows, foundation, and their synonyms), colours (CSS
+//! names, makeup words such as nude, berry, plum, smoky, `#hex`) and an intensity word (subtle …
+//! heavy). Every word that is none of these — nor a harmless filler such as "a" or "look" — is
+//! reported back in [`Parsed::unknown`], never silently dropped; so is a colour that names no
+//! region.
+
+use facecloak_face::Region;
+
+use crate::{DEFAULT_INTENSITY, INTENSITIES, Target, Targets, colours};
+
+/// A parsed prompt.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Parsed {
+    /// What each region should look like.
+    pub targets: Targets,
+    /// Words not understood, in prompt order.
+    pub unknown: Vec<String>,
+    /// Clauses that name a colour but no region to put it on ("red", alone).
+    pub unplaced: Vec<String>,
+}
+
+const EYELIDS: &[Region] = &[Region::EyelidLeft, Region::EyelidRight];
+const CHEEKS: &[Region] = &[Region::CheekLeft, Region::CheekRight];
+
+/// Region words and the regions they name.
+const REGION_WORDS: [(&str, &[Region]); 24] = [
+    ("lipstick", &[Region::Lips]),
+    ("lips", &[Region::Lips]),
+    ("lip", &[Region::Lips]),
+    ("lipgloss", &[Region::Lips]),
+    ("gloss", &[Region::Lips]),
+    ("mouth", &[Region::Lips]),
+    ("eyeshadow", EYELIDS),
+    ("shadow", EYELIDS),
+    ("eyelids", EYELIDS),
+    ("eyelid", EYELIDS),
+    ("lids", EYELIDS),
+    ("eyes", EYELIDS),
+    ("eyeliner", &[Region::Eyeliner]),
+    ("liner", &[Region::Eyeliner]),
+    ("blush", CHEEKS),
+    ("blusher", CHEEKS),
+    ("rouge", CHEEKS),
+    ("cheeks", CHEEKS),
+    ("brows", &[Region::Brows]),
+    ("eyebrows", &[Region::Brows]),
+    ("brow", &[Region::Brows]),
+    ("foundation", &[Region::Skin]),
+    ("skin", &[Region::Skin]),
+    ("complexion", &[Region::Skin]),
+];
+
+/// Words that carry no makeup meaning of their own.
+const FILLERS: [&str; 16] = [
+    "a", "an", "the", "some", "of", "on", "in", "look", "makeup", "make-up", "shade", "tone", "colour", "color",
+    "style", "very",
+];
+
+/// Words that split a prompt into clauses.
+const SEPARATORS: [&str; 4] = ["with", "and", "plus", "&"];
+
+/// The colour a region gets when a clause names the region but no colour ("bold eyeliner").
+/// `None`: the face's own colour (foundation evens the tone rather than recolouring it).
+fn default_colour(region: Region) -> Option<[f32; 3]> {
+    let name = match region {
+        Region::Lips => "rose",
+        Region::EyelidLeft | Region::EyelidRight => "taupe",
+        Region::Eyeliner => "black",
+        Region::Brows => "espresso",
+        Region::CheekLeft | Region::CheekRight => "palevioletred",
+        Region::Skin => return None,
+    };
+    colours::named(name)
+}
+
+/// Parses `prompt`. Later clauses override earlier ones for the same region.
+pub fn parse(prompt: &str) -> Parsed {
+    let mut parsed = Parsed::default();
+    let lowered = prompt.to_lowercase();
+    // Clause breaks: separator words, and punctuation (marked "|").
+    let mut clauses: Vec<Vec<String>> = vec![Vec::new()];
+    let marked: String =
+        lowered.chars().map(|c| if matches!(c, ',' | ';' | '+' | '/' | '.' | '!') { '|' } else { c }).collect();
+    for token in marked.replace('|', " | ").split_whitespace() {
+        if token == "|" || SEPARATORS.contains(&token) {
+            clauses.push(Vec::new());
+        } else if let Some(clause) = clauses.last_mut() {
+            clause.push(token.to_string());
+        }
+    }
+    for clause in clauses.into_iter().filter(|c| !c.is_empty()) {
+        parse_clause(&clause, &mut parsed);
+    }
+    parsed
+}
+
+fn parse_clause(words: &[String], parsed: &mut Parsed) {
+    let mut regions: Vec<Region> = Vec::new();
+    let mut colours_found: Vec<[f32; 3]> = Vec::new();
+    let mut colour_names: Vec<String> = Vec::new();
+    let mut intensity: Option<f32> = None;
+    let mut i = 0;
+    while i < words.len() {
+        // Longest colour name first: "light goldenrod yellow", "hot pink", "red".
+        if let Some((len, rgb)) =
+            (1..=3.min(words.len() - i)).rev().find_map(|n| Some((n, colours::named(&words[i..i + n].join(" "))?)))
+        {
+            colours_found.push(rgb);
+            colour_names.push(words[i..i + len].join(" "));
+            i += len;
+            continue;
+        }
+        let word = words[i].as_str();
+        let singular = word.strip_suffix('s').unwrap_or(word);
+        if let Some((_, named)) = REGION_WORDS.iter().find(|(w, _)| *w == word || *w == singular) {
+            regions.extend(named.iter().copied());
+        } else if let Some((_, level)) = INTENSITIES.iter().find(|(w, _)| *w == word) {
+            intensity = Some(*level);
+        } else if !FILLERS.contains(&word) {
+            parsed.unknown.push(word.to_string());
+        }
+        i += 1;
+    }
+    if regions.is_empty() {
+        // "smoky" alone means the eyes; any other colour without a region cannot be placed.
+        if colour_names.iter().any(|n| n == "smoky") {
+            regions.extend(EYELIDS);
+        } else {
+            if !colour_names.is_empty() {
+                parsed.unplaced.push(words.join(" "));
+            }
+            return;
+        }
+    }
+    let colour = (!colours_found.is_empty()).then(|| {
+        let n = colours_found.len() as f32;
+        [0, 1, 2].map(|c| colours_found.iter().map(|rgb| rgb[c]).sum::<f32>() / n)
+    });
+    for region in regions {
+        let colour = colour.or_else(|| default_colour(region));
+        parsed.targets.set(region, Target { colour, intensity: intensity.unwrap_or(DEFAULT_INTENSITY) });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clip2protect_prompts() {
+        let red = parse("red lipstick");
+        assert_eq!(red.targets.get(Region::Lips).unwrap().colour, Some([255.0, 0.0, 0.0]));
+        assert!(red.unknown.is_empty() && red.targets.get(Region::EyelidLeft).is_none());
+
+        let purple = parse("purple eyeshadows");
+        for lid in [Region::EyelidLeft, Region::EyelidRight] {
+            assert_eq!(purple.targets.get(lid).unwrap().colour, Some([128.0, 0.0, 128.0]));
+        }
+        let both = parse("pink eyeshadows with red lipstick");
+        assert_eq!(both.targets.get(Region::EyelidRight).unwrap().colour, Some([255.0, 192.0, 203.0]));
+        assert_eq!(both.targets.get(Region::Lips).unwrap().colour, Some([255.0, 0.0, 0.0]));
+        assert_eq!(both.targets.iter().count(), 3);
+    }
+
+    #[test]
+    fn intensity_defaults_and_unknown_words() {
+        let p = parse("Bold berry lipstick, subtle smoky eyeshadow and heavy eyeliner; blush");
+        assert_eq!(p.targets.get(Region::Lips).unwrap(), Target { colour: Some([142.0, 38.0, 78.0]), intensity: 0.8 });
+        assert_eq!(p.targets.get(Region::EyelidLeft).unwrap().intensity, 0.3);
+        assert_eq!(p.targets.get(Region::Eyeliner).unwrap(), Target { colour: Some([0.0; 3]), intensity: 1.0 });
+        assert_eq!(p.targets.get(Region::CheekLeft).unwrap().intensity, DEFAULT_INTENSITY);
+        assert!(p.unknown.is_empty(), "{:?}", p.unknown);
+
+        let q = parse("sparkly hot pink lipstick with natural foundation and red");
+        assert_eq!(q.unknown, ["sparkly"]);
+        assert_eq!(q.unplaced, ["red"]);
+        assert_eq!(q.targets.get(Region::Lips).unwrap().colour, Some([255.0, 105.0, 180.0]));
+        assert_eq!(q.targets.get(Region::Skin).unwrap(), Target { colour: None, intensity: 0.5 });
+
+        let smoky = parse("smoky");
+        assert!(smoky.targets.get(Region::EyelidLeft).is_some() && smoky.unplaced.is_empty());
+        assert!(parse("").targets.is_empty());
+    }
+}

@@ -1,0 +1,136 @@
+//! Protecting a photo: every face, one search each, pasted back into the full-resolution photo.
+
+use std::ops::ControlFlow;
+use std::time::Instant;
+
+use facecloak_face::{Face, Framed, Image, Mesh, paste};
+use facecloak_makeup::{Generator, Synthesiser, Targets};
+
+use crate::search::{self, FaceView, Mode, Settings, Step};
+use crate::{Surrogate, SurrogateError, cosine};
+
+/// Why a photo could not be protected.
+#[derive(Debug, thiserror::Error)]
+pub enum ProtectError {
+    /// A recognizer failed.
+    #[error(transparent)]
+    Surrogate(#[from] SurrogateError),
+    /// Impersonation needs one target embedding per surrogate.
+    #[error("impersonation needs a target embedding for each of the {0} surrogates")]
+    Targets(usize),
+}
+
+/// What happened to one face.
+#[derive(Debug, Clone)]
+pub struct FaceResult {
+    /// The face.
+    pub face: Face,
+    /// Steps the search took.
+    pub steps: usize,
+    /// Whether every surrogate went past its threshold.
+    pub converged: bool,
+    /// Whether the search was cancelled.
+    pub cancelled: bool,
+    /// Whether the face was skipped (its landmarks are degenerate), with no change made.
+    pub skipped: bool,
+    /// Per surrogate: name, threshold, and the cosine similarity between the face in the
+    /// original and in the protected photo (crops straight from each photo).
+    pub similarities: Vec<(String, f32, f32)>,
+    /// Seconds spent on this face.
+    pub seconds: f32,
+}
+
+/// A protected photo.
+#[derive(Debug, Clone)]
+pub struct Protected {
+    /// The photo with every face's makeup pasted in.
+    pub image: Image,
+    /// Per face, in the order given.
+    pub faces: Vec<FaceResult>,
+}
+
+/// Protects every face of `photo` (`faces`: from `facecloak_face::find_faces`) against
+/// `surrogates` (on an autodiff device), with makeup aimed at `makeup`. `progress` sees each
+/// step with the face's index; breaking cancels the rest (faces done so far stay protected).
+pub fn protect(
+    photo: &Image,
+    faces: &[(Face, Mesh)],
+    surrogates: &[&Surrogate],
+    makeup: &Targets,
+    mode: &Mode,
+    settings: &Settings,
+    progress: &mut dyn FnMut(usize, &Step) -> ControlFlow<()>,
+) -> Result<Protected, ProtectError> {
+    if let Mode::Impersonate { targets } = mode
+        && targets.len() != surrogates.len()
+    {
+        return Err(ProtectError::Targets(surrogates.len()));
+    }
+    let mut image = photo.clone();
+    let mut results = Vec::with_capacity(faces.len());
+    let mut cancelled = false;
+    for (index, (face, mesh)) in faces.iter().enumerate() {
+        let start = Instant::now();
+        let mut result = FaceResult {
+            face: face.clone(),
+            steps: 0,
+            converged: false,
+            cancelled,
+            skipped: true,
+            similarities: Vec::new(),
+            seconds: 0.0,
+        };
+        let framed = Framed::new(mesh);
+        let crops: Option<Vec<_>> = surrogates.iter().map(|s| s.crop().from_photo(face, mesh)).collect();
+        let (Some(framed), Some(crops), false) = (framed, crops, cancelled) else {
+            results.push(result);
+            continue;
+        };
+        let device = surrogates.first().map(|s| s.device().clone());
+        let Some(device) = device else {
+            results.push(result);
+            continue;
+        };
+        let generator_face = framed.crop(photo);
+        // The crop and the regions come from the same Framed: sizes agree.
+        let Ok(synthesiser) = Synthesiser::encode(&generator_face, &framed.regions, makeup, &device) else {
+            results.push(result);
+            continue;
+        };
+        let from_generator = framed.to_generator.inverse();
+        let own = surrogates.iter().map(|s| s.embed_face(photo, face, mesh)).collect::<Result<Vec<_>, _>>()?;
+        let view = FaceView {
+            photo,
+            to_generator: framed.to_generator,
+            crops: crops.iter().map(|to_crop| from_generator.then(to_crop)).collect(),
+            own,
+        };
+        let outcome =
+            search::search(&synthesiser, &view, surrogates, mode, settings, &mut |step| progress(index, step))?;
+        let change = synthesiser.render(&outcome.latent);
+        let size = synthesiser.size();
+        let change = Image {
+            width: size,
+            height: size,
+            data: change.into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default(),
+        };
+        // Same Framed, same size: paste cannot mismatch.
+        let _ = paste::paste(&mut image, &framed.to_generator, &change, framed.regions.face());
+        cancelled = outcome.cancelled;
+        result.steps = outcome.steps;
+        result.converged = outcome.converged;
+        result.cancelled = outcome.cancelled;
+        result.skipped = false;
+        result.seconds = start.elapsed().as_secs_f32();
+        results.push(result);
+    }
+    // Similarities on the finished photo: what a recognizer sees after paste-back.
+    for (result, (face, mesh)) in results.iter_mut().zip(faces) {
+        for surrogate in surrogates {
+            let before = surrogate.embed_face(photo, face, mesh)?;
+            let after = surrogate.embed_face(&image, face, mesh)?;
+            result.similarities.push((surrogate.name().to_owned(), surrogate.threshold(), cosine(&before, &after)));
+        }
+    }
+    Ok(Protected { image, faces: results })
+}

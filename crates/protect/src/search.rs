@@ -1,0 +1,312 @@
+//! The adversarial latent search for one face.
+//!
+//! Each step: render the generator's change, add it to the generator-space face, warp the
+//! result into every surrogate's crop (through a randomly jittered transform, the photo
+//! filling what the generator square does not cover), put each crop through random pixel
+//! transformations, embed, and take the loss
+//!
+//!   adversarial + naturalness · generator's unnaturalness + structure · (1 − SSIM to the face),
+//!
+//! where the adversarial term sums, over surrogates, a hinge on the cosine similarity scaled by
+//! the surrogate's threshold (`(cos − (τ − margin)) / (1 − τ)` when dodging; towards the target
+//! when impersonating), so that no model dominates and none is pushed further once it is past
+//! its threshold with margin. Adam updates the latent. The search stops early once every
+//! surrogate has stayed past its threshold with margin for `patience` steps, or when the
+//! progress callback asks it to.
+
+use std::ops::ControlFlow;
+use std::time::Instant;
+
+use burn::tensor::module::avg_pool2d;
+use burn::tensor::ops::AvgPoolOptions;
+use burn::tensor::{Tensor, TensorData};
+use facecloak_face::{Image, Similarity, Warp};
+use facecloak_makeup::{Generator, Latent};
+
+use crate::eot::{EotSettings, PixelEot};
+use crate::rng::Rng;
+use crate::{Surrogate, SurrogateError};
+
+/// What the search is after.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mode {
+    /// Away from the person: every surrogate's similarity to the person's own embedding below
+    /// its threshold.
+    Dodge,
+    /// Towards someone else: every surrogate's similarity to the target's embedding (one per
+    /// surrogate, in the surrogates' order) above its threshold.
+    Impersonate {
+        /// The target's embedding for each surrogate.
+        targets: Vec<Vec<f32>>,
+    },
+}
+
+/// The three strengths a person chooses from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strength {
+    /// Lighter makeup, fewer steps, a smaller margin.
+    Low,
+    /// The default.
+    Medium,
+    /// More steps, a larger margin, makeup allowed to go further.
+    High,
+}
+
+/// Expert settings of the search (a [`Strength`] picks them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// Most Adam steps.
+    pub steps: usize,
+    /// Adam's learning rate on the latent codes.
+    pub learning_rate: f32,
+    /// How far past its threshold each surrogate is pushed (cosine units).
+    pub margin: f32,
+    /// Weight of the generator's unnaturalness.
+    pub naturalness: f32,
+    /// Weight of (1 − SSIM) between made-up and original face.
+    pub structure: f32,
+    /// Steps every surrogate must stay past its threshold (with margin) before stopping early.
+    pub patience: usize,
+    /// Random transformations per step.
+    pub eot: EotSettings,
+    /// Seed of every random draw: the same seed gives the same result.
+    pub seed: u64,
+}
+
+impl Strength {
+    /// The settings this strength stands for.
+    pub fn settings(self) -> Settings {
+        let (steps, margin, naturalness) = match self {
+            Strength::Low => (30, 0.05, 2.0),
+            Strength::Medium => (60, 0.1, 1.0),
+            Strength::High => (120, 0.2, 0.5),
+        };
+        Settings {
+            steps,
+            learning_rate: 0.05,
+            margin,
+            naturalness,
+            structure: 5.0,
+            patience: 5,
+            eot: EotSettings::default(),
+            seed: 0,
+        }
+    }
+}
+
+/// What one step did: the loss terms and each surrogate's similarity (to the person when
+/// dodging, to the target when impersonating) on that step's transformed crops.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    /// 1-based step number.
+    pub step: usize,
+    /// Most steps.
+    pub steps: usize,
+    /// The whole loss.
+    pub loss: f32,
+    /// Its adversarial part.
+    pub adversarial: f32,
+    /// Its unnaturalness part (weighted).
+    pub unnaturalness: f32,
+    /// Its structure part (weighted).
+    pub structure: f32,
+    /// Per surrogate (in order): name and similarity.
+    pub similarities: Vec<(String, f32)>,
+    /// Seconds since the search began.
+    pub elapsed: f32,
+}
+
+/// How a search ended.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The latent found.
+    pub latent: Latent,
+    /// Steps taken.
+    pub steps: usize,
+    /// Whether it stopped because every surrogate was past its threshold.
+    pub converged: bool,
+    /// Whether the caller cancelled it.
+    pub cancelled: bool,
+    /// The last step's report.
+    pub last: Option<Step>,
+}
+
+/// One face as the search sees it.
+pub struct FaceView<'a> {
+    /// The photo (fills each crop where generator space does not reach).
+    pub photo: &'a Image,
+    /// Photo → generator space.
+    pub to_generator: Similarity,
+    /// Per surrogate (in order): generator space → its crop.
+    pub crops: Vec<Similarity>,
+    /// Per surrogate: the person's own embedding (from the unchanged photo).
+    pub own: Vec<Vec<f32>>,
+}
+
+/// Runs the search. `progress` sees every step and may stop the search
+/// ([`ControlFlow::Break`] cancels; the latent so far is returned).
+pub fn search(
+    generator: &dyn Generator,
+    face: &FaceView,
+    surrogates: &[&Surrogate],
+    mode: &Mode,
+    settings: &Settings,
+    progress: &mut dyn FnMut(&Step) -> ControlFlow<()>,
+) -> Result<Outcome, SurrogateError> {
+    let start = Instant::now();
+    let device = generator.face().device();
+    let size = generator.size();
+    let mut rng = Rng::new(settings.seed);
+    let references: Vec<Tensor<2>> = match mode {
+        Mode::Dodge => &face.own,
+        Mode::Impersonate { targets } => targets,
+    }
+    .iter()
+    .map(|e| Tensor::<2>::from_data(TensorData::new(e.clone(), [1, e.len()]), &device))
+    .collect();
+    let pixel_eot: Vec<PixelEot> = surrogates.iter().map(|s| PixelEot::new(s.crop().side(), &device)).collect();
+    let original = generator.face();
+
+    let mut latent = generator.initial();
+    let mut adam = Adam::new(&latent, settings.learning_rate);
+    let (mut past, mut last, mut taken, mut converged, mut cancelled) = (0, None, 0, false, false);
+    for step in 1..=settings.steps {
+        let codes = latent.require_grad();
+        let made_up = original.clone() + generator.render(&codes);
+        let mut adversarial = Tensor::<1>::zeros([1], &device);
+        let mut similarities = Vec::with_capacity(surrogates.len());
+        let mut all_past = true;
+        for (k, surrogate) in surrogates.iter().enumerate() {
+            let side = surrogate.crop().side();
+            let to_crop = face.crops[k].then(&jitter(side, &settings.eot, &mut rng));
+            let warp = Warp::similarity((size, size), (side, side), &to_crop, &device);
+            let fill = face.to_generator.then(&to_crop).warp(face.photo, side, side);
+            let fill: Vec<f32> =
+                fill.data.iter().enumerate().map(|(i, v)| v * (1.0 - warp.coverage()[i / 3])).collect();
+            let fill = Tensor::<4>::from_data(TensorData::new(fill, [1, side, side, 3]), &device);
+            let Ok(crop) = warp.apply(made_up.clone()) else { continue };
+            let crop = pixel_eot[k].apply(crop + fill, &settings.eot, &mut rng);
+            let embedding = surrogate.embed(crop)?;
+            let cos = cosine(embedding, references[k].clone());
+            let value = cos.clone().into_scalar::<f32>();
+            let (tau, margin) = (surrogate.threshold(), settings.margin);
+            let scale = 1.0 / (1.0 - tau).max(0.05);
+            let (term, done) = match mode {
+                Mode::Dodge => (burn::tensor::activation::relu(cos - (tau - margin)) * scale, value < tau - margin),
+                Mode::Impersonate { .. } => {
+                    (burn::tensor::activation::relu((cos - (tau + margin)).neg()) * scale, value > tau + margin)
+                }
+            };
+            all_past &= done;
+            adversarial = adversarial + term;
+            similarities.push((surrogate.name().to_owned(), value));
+        }
+        let unnatural = generator.unnaturalness(&codes) * settings.naturalness;
+        let structure = (ssim(made_up, original.clone()).neg() + 1.0) * settings.structure;
+        let loss = adversarial.clone() + unnatural.clone() + structure.clone();
+        let report = Step {
+            step,
+            steps: settings.steps,
+            loss: loss.clone().into_scalar::<f32>(),
+            adversarial: adversarial.into_scalar::<f32>(),
+            unnaturalness: unnatural.into_scalar::<f32>(),
+            structure: structure.into_scalar::<f32>(),
+            similarities,
+            elapsed: start.elapsed().as_secs_f32(),
+        };
+        let grads = loss.backward();
+        let gradients: Vec<Vec<f32>> = codes
+            .codes
+            .iter()
+            .map(|c| match c.grad(&grads) {
+                Some(g) => g.into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default(),
+                None => vec![0.0; c.shape().num_elements()],
+            })
+            .collect();
+        latent = adam.step(&latent, &gradients);
+        taken = step;
+        past = if all_past { past + 1 } else { 0 };
+        let stop = progress(&report);
+        last = Some(report);
+        if stop.is_break() {
+            cancelled = true;
+            break;
+        }
+        if past >= settings.patience {
+            converged = true;
+            break;
+        }
+    }
+    Ok(Outcome { latent: latent.detach(), steps: taken, converged, cancelled, last })
+}
+
+/// A random similarity about the centre of a `side` crop: shift, scale, rotation.
+fn jitter(side: usize, eot: &EotSettings, rng: &mut Rng) -> Similarity {
+    let c = (side as f32 - 1.0) / 2.0;
+    let scale = 1.0 + rng.uniform(-eot.scale, eot.scale);
+    let angle = rng.uniform(-eot.rotation, eot.rotation);
+    let (dx, dy) = (rng.uniform(-eot.shift, eot.shift) * side as f32, rng.uniform(-eot.shift, eot.shift) * side as f32);
+    let (a, b) = (scale * angle.cos(), scale * angle.sin());
+    Similarity { a, b, tx: c - (a * c - b * c) + dx, ty: c - (b * c + a * c) + dy }
+}
+
+/// Cosine similarity of `[1, D]` rows, as `[1]`.
+fn cosine(a: Tensor<2>, b: Tensor<2>) -> Tensor<1> {
+    let dot = (a.clone() * b.clone()).sum();
+    let norms = (a.square().sum() * b.square().sum()).sqrt() + 1e-8;
+    (dot / norms).reshape([1])
+}
+
+/// Mean SSIM of two NHWC images on 0–255 (7×7 box windows, per channel), as `[1]`.
+pub fn ssim(a: Tensor<4>, b: Tensor<4>) -> Tensor<1> {
+    let (c1, c2) = ((0.01f32 * 255.0).powi(2), (0.03f32 * 255.0).powi(2));
+    let pool = |x: Tensor<4>| avg_pool2d(x, AvgPoolOptions::new([7, 7]).with_stride([1, 1]));
+    let (a, b) = (a.permute([0, 3, 1, 2]), b.permute([0, 3, 1, 2]));
+    let (ma, mb) = (pool(a.clone()), pool(b.clone()));
+    let va = pool(a.clone().square()) - ma.clone().square();
+    let vb = pool(b.clone().square()) - mb.clone().square();
+    let cov = pool(a * b) - ma.clone() * mb.clone();
+    let numerator = (ma.clone() * mb.clone() * 2.0 + c1) * (cov * 2.0 + c2);
+    let denominator = (ma.square() + mb.square() + c1) * (va + vb + c2);
+    (numerator / denominator).mean().reshape([1])
+}
+
+/// Adam on host copies of the latent (the latent is small; host updates keep the search
+/// deterministic and backend-independent).
+struct Adam {
+    rate: f32,
+    t: i32,
+    m: Vec<Vec<f32>>,
+    v: Vec<Vec<f32>>,
+}
+
+impl Adam {
+    fn new(latent: &Latent, rate: f32) -> Adam {
+        let zeros: Vec<Vec<f32>> = latent.codes.iter().map(|c| vec![0.0; c.shape().num_elements()]).collect();
+        Adam { rate, t: 0, m: zeros.clone(), v: zeros }
+    }
+
+    fn step(&mut self, latent: &Latent, gradients: &[Vec<f32>]) -> Latent {
+        const B1: f32 = 0.9;
+        const B2: f32 = 0.999;
+        self.t += 1;
+        let (c1, c2) = (1.0 - B1.powi(self.t), 1.0 - B2.powi(self.t));
+        let codes = latent
+            .codes
+            .iter()
+            .enumerate()
+            .map(|(k, code)| {
+                let shape = code.shape();
+                let mut values = code.clone().into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default();
+                for (i, value) in values.iter_mut().enumerate() {
+                    let g = gradients[k].get(i).copied().unwrap_or(0.0);
+                    self.m[k][i] = B1 * self.m[k][i] + (1.0 - B1) * g;
+                    self.v[k][i] = B2 * self.v[k][i] + (1.0 - B2) * g * g;
+                    *value -= self.rate * (self.m[k][i] / c1) / ((self.v[k][i] / c2).sqrt() + 1e-8);
+                }
+                Tensor::<4>::from_data(TensorData::new(values, shape), &code.device())
+            })
+            .collect();
+        Latent { codes }
+    }
+}

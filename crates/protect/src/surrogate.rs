@@ -1,0 +1,136 @@
+//! The recognizers the search attacks (and the evaluation scores with), each with its own crop
+//! and its calibrated threshold.
+
+use burn::tensor::{Device, Tensor, TensorData};
+use facecloak_face::align::{arcface_similarity, loose_similarity};
+use facecloak_face::mesh::five_points;
+use facecloak_face::{Face, Image, Mesh, Similarity};
+use facecloak_tfjs::{Executor, Model};
+
+use crate::thresholds;
+
+/// Which crop a recognizer was trained on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Crop {
+    /// The detector's box ×1.4, square, no rotation, 224×224 (faceres).
+    Loose224,
+    /// Five-point ArcFace alignment, 112×112 (mobileface).
+    ArcFace112,
+}
+
+impl Crop {
+    /// The crop's side in pixels.
+    pub fn side(self) -> usize {
+        match self {
+            Crop::Loose224 => 224,
+            Crop::ArcFace112 => 112,
+        }
+    }
+
+    /// The transform from the photo to this crop of `face` (with its landmarks `mesh`).
+    pub fn from_photo(self, face: &Face, mesh: &Mesh) -> Option<Similarity> {
+        match self {
+            Crop::Loose224 => Some(loose_similarity(face.center, face.width, face.height)),
+            Crop::ArcFace112 => arcface_similarity(&five_points(&mesh.points)),
+        }
+    }
+}
+
+/// The recognizers facecloak knows: name, crop.
+pub const RECOGNIZERS: [(&str, Crop); 3] =
+    [("faceres", Crop::Loose224), ("faceres-deep", Crop::Loose224), ("mobileface", Crop::ArcFace112)];
+
+/// Why a recognizer cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SurrogateError {
+    /// Not one of [`RECOGNIZERS`]: its crop and threshold are unknown.
+    #[error("unknown recognizer {0:?} (known: faceres, faceres-deep, mobileface)")]
+    Unknown(String),
+    /// The model does not run.
+    #[error(transparent)]
+    Model(#[from] facecloak_tfjs::ExecError),
+    /// The model has no image input.
+    #[error("{0}: the model has no image input")]
+    NoInput(String),
+}
+
+/// A recognizer ready to embed crops.
+pub struct Surrogate {
+    name: String,
+    crop: Crop,
+    executor: Executor,
+    input: String,
+    threshold: f32,
+}
+
+impl Surrogate {
+    /// `model` as the recognizer `name`, on `device` (an autodiff device for the search),
+    /// with its threshold at FAR 1 % from [`thresholds::CALIBRATED`].
+    pub fn new(name: &str, model: Model, device: &Device) -> Result<Surrogate, SurrogateError> {
+        let (_, crop) =
+            RECOGNIZERS.iter().find(|(n, _)| *n == name).ok_or_else(|| SurrogateError::Unknown(name.into()))?;
+        let threshold = thresholds::far_1(name).ok_or_else(|| SurrogateError::Unknown(name.into()))?;
+        let input =
+            model.image_input().map(|(n, _)| n.to_owned()).ok_or_else(|| SurrogateError::NoInput(name.into()))?;
+        let executor = Executor::new(model, device)?;
+        Ok(Surrogate { name: name.to_owned(), crop: *crop, executor, input, threshold })
+    }
+
+    /// The recognizer's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Its crop.
+    pub fn crop(&self) -> Crop {
+        self.crop
+    }
+
+    /// Its cosine threshold (same person above it) at FAR 1 %.
+    pub fn threshold(&self) -> f32 {
+        self.threshold
+    }
+
+    /// Replaces the threshold (e.g. FAR 0.1 %).
+    pub fn with_threshold(mut self, threshold: f32) -> Surrogate {
+        self.threshold = threshold;
+        self
+    }
+
+    /// The device the model runs on.
+    pub fn device(&self) -> &Device {
+        self.executor.device()
+    }
+
+    /// Embeddings `[N, D]` of NHWC crops `[N, side, side, 3]` on 0–255.
+    pub fn embed(&self, crops: Tensor<4>) -> Result<Tensor<2>, SurrogateError> {
+        let outputs = self.executor.run(&[(&self.input, crops)])?;
+        // The embedding is the widest output (faceres also predicts age and gender).
+        let out = outputs
+            .into_iter()
+            .max_by_key(|o| o.shape.iter().product::<usize>())
+            .ok_or_else(|| SurrogateError::NoInput(self.name.clone()))?;
+        Ok(out.into_rank::<2>()?)
+    }
+
+    /// The embedding of `face` in `photo`, from its crop taken straight from the photo, as a
+    /// host vector.
+    pub fn embed_face(&self, photo: &Image, face: &Face, mesh: &Mesh) -> Result<Vec<f32>, SurrogateError> {
+        let side = self.crop.side();
+        let Some(to_crop) = self.crop.from_photo(face, mesh) else {
+            return Err(SurrogateError::NoInput(format!("{}: degenerate landmarks", self.name)));
+        };
+        let crop = to_crop.warp(photo, side, side);
+        let x = Tensor::<4>::from_data(TensorData::new(crop.data, [1, side, side, 3]), self.device());
+        let e = self.embed(x)?;
+        Ok(e.into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default())
+    }
+}
+
+/// Cosine similarity of two host vectors.
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f64 = a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum();
+    let norm = |v: &[f32]| v.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
+    let d = norm(a) * norm(b);
+    if d > 0.0 { (dot / d) as f32 } else { 0.0 }
+}
