@@ -15,7 +15,7 @@ pub mod debug;
 pub mod detect;
 mod image;
 pub mod mesh;
-mod parallel;
+pub mod parallel;
 pub mod paste;
 pub mod regions;
 pub mod warp;

@@ -4,7 +4,7 @@
 //! holding, for every makeup region, a colour code (3) and an opacity code (1): the coarse grid
 //! sets a region's overall colour and strength (StyleGAN's coarse styles), the finer grids let
 //! them vary across the region (its fine styles). Decoding upsamples every grid bilinearly to
-//! generator space and sums them; per region, colour = target + range·tanh(code) and opacity =
+//! the finest, sums them, and upsamples the sum to generator space; per region, colour = target + range·tanh(code) and opacity =
 //! mask·cap·clamp(code, 0, 1). The layers are composited, skin first and lips last, onto the
 //! *blurred* face, and only the change of that blurred face is returned: added to the face, it
 //! changes colour and tone while the detail (face minus blur: pores, lashes, edges) stays as it
@@ -69,18 +69,23 @@ pub struct Synthesiser {
     size: usize,
     device: Device,
     face: Tensor<4>,
-    /// The face's tone (blurred), `[1, S, S, 3]`.
-    tone: Tensor<4>,
-    /// Region masks times each region's opacity cap, `[R, S, S, 1]`.
-    masks: Tensor<4>,
+    /// The face's tone (blurred), channels first, `[3, S, S]`.
+    tone: Tensor<3>,
+    /// Per region: its mask times its opacity cap, `[1, S, S]`.
+    masks: Vec<Tensor<3>>,
     /// Target colours, `[R, 1, 1, 3]`.
     colours: Tensor<4>,
     /// Colour ranges, `[R, 1, 1, 1]`.
     ranges: Tensor<4>,
     /// Where the search starts: each region's opacity code.
     start: [f32; REGIONS],
-    /// Per scale: the bilinear upsampling of its grid to generator space.
-    upsample: Vec<Warp>,
+    /// Per scale: the bilinear upsampling of its grid to the finest grid.
+    to_finest: Vec<Warp>,
+    /// Bilinear upsampling from the finest grid to generator space along one axis,
+    /// `[1, S, finest]`, and its transpose: a layer upsamples as `U · layer · Uᵀ` — two
+    /// matmuls, whose backward is two more (a gather's is a scatter-add, 5× slower here).
+    upsample: Tensor<3>,
+    upsample_t: Tensor<3>,
 }
 
 impl Synthesiser {
@@ -98,14 +103,15 @@ impl Synthesiser {
             return Err(WrongFaceSize { face: (face.width, face.height), regions: size });
         }
         let tone = face.blurred(TONE_SIGMA);
-        let mut masks = Vec::with_capacity(REGIONS * size * size);
+        let mut masks = Vec::with_capacity(REGIONS);
         let mut colours = Vec::with_capacity(REGIONS * 3);
         let mut ranges = Vec::with_capacity(REGIONS);
         let mut start = [0.0; REGIONS];
         for region in Region::ALL {
             let (cap, range) = bounds(region);
             let mask = regions.mask(region);
-            masks.extend(mask.iter().map(|m| m * cap));
+            let scaled: Vec<f32> = mask.iter().map(|m| m * cap).collect();
+            masks.push(Tensor::<3>::from_data(TensorData::new(scaled, [1, size, size]), device));
             let own = mean_colour(&tone, mask);
             match targets.get(region) {
                 Some(target) => {
@@ -120,23 +126,37 @@ impl Synthesiser {
             ranges.push(range);
         }
         let nhwc = |data: Vec<f32>, shape: [usize; 4]| Tensor::<4>::from_data(TensorData::new(data, shape), device);
-        let upsample = SCALES
-            .iter()
-            .map(|&g| {
-                let step = g as f32 / size as f32;
-                let to_cell = move |v: f32| ((v + 0.5) * step - 0.5).clamp(0.0, (g - 1) as f32);
-                Warp::new((g, g), (size, size), move |x, y| (to_cell(x), to_cell(y)), device)
-            })
-            .collect();
+        // Coarse grids are summed on the finest grid, which alone is upsampled to pixels: one
+        // large gather (and scatter-add backward) instead of one per scale.
+        let upsample = |from: usize, to: usize| {
+            let step = from as f32 / to as f32;
+            let to_cell = move |v: f32| ((v + 0.5) * step - 0.5).clamp(0.0, (from - 1) as f32);
+            Warp::new((from, from), (to, to), move |x, y| (to_cell(x), to_cell(y)), device)
+        };
+        let finest = SCALES[SCALES.len() - 1];
+        let to_finest = SCALES.iter().map(|&g| upsample(g, finest)).collect();
+        let mut weights = vec![0.0f32; size * finest];
+        let step = finest as f32 / size as f32;
+        for (i, row) in weights.chunks_mut(finest).enumerate() {
+            let at = ((i as f32 + 0.5) * step - 0.5).clamp(0.0, (finest - 1) as f32);
+            let (lo, frac) = (at.floor() as usize, at - at.floor());
+            row[lo] += 1.0 - frac;
+            row[(lo + 1).min(finest - 1)] += frac;
+        }
+        let upsample = Tensor::<3>::from_data(TensorData::new(weights, [1, size, finest]), device);
+        let tone_chw: Vec<f32> =
+            (0..3).flat_map(|c| tone.data.iter().skip(c).step_by(3).copied().collect::<Vec<_>>()).collect();
         Ok(Synthesiser {
             size,
             device: device.clone(),
             face: nhwc(face.data.clone(), [1, size, size, 3]),
-            tone: nhwc(tone.data, [1, size, size, 3]),
-            masks: nhwc(masks, [REGIONS, size, size, 1]),
+            tone: Tensor::<3>::from_data(TensorData::new(tone_chw, [3, size, size]), device),
+            masks,
             colours: nhwc(colours, [REGIONS, 1, 1, 3]),
             ranges: nhwc(ranges, [REGIONS, 1, 1, 1]),
             start,
+            to_finest,
+            upsample_t: upsample.clone().swap_dims(1, 2),
             upsample,
         })
     }
@@ -154,42 +174,52 @@ impl Synthesiser {
         Latent { codes }
     }
 
-    /// Per region, the colour and opacity layers of `latent`: `[R, S, S, 3]` and `[R, S, S, 1]`.
-    fn layers(&self, latent: &Latent) -> (Tensor<4>, Tensor<4>) {
-        let (r, s) = (REGIONS, self.size);
-        let mut codes: Option<Tensor<4>> = None;
-        for (code, warp) in latent.codes.iter().zip(&self.upsample) {
+    /// Per region (in [`Region::ALL`]'s order), the colour `[3, S, S]` and opacity `[1, S, S]`
+    /// layers of `latent`. The codes of all scales are summed on the finest grid and turned
+    /// into colour and opacity there (tanh, clamps: smooth fields need no per-pixel
+    /// non-linearity); each region's layer is then upsampled on its own, so that slicing a
+    /// region out happens on the small grid, not on `[R, S, S]` tensors.
+    fn layers(&self, latent: &Latent) -> Vec<(Tensor<3>, Tensor<3>)> {
+        let (r, f) = (REGIONS, SCALES[SCALES.len() - 1]);
+        let mut sum = Tensor::<4>::zeros([r, f, f, CHANNELS], &self.device);
+        for (code, warp) in latent.codes.iter().zip(&self.to_finest) {
             // Latents come from this synthesiser, so every code fits its warp.
-            let Ok(up) = warp.apply(code.clone()) else { continue };
-            codes = Some(match codes {
-                Some(sum) => sum + up,
-                None => up,
-            });
+            if let Ok(up) = warp.apply(code.clone()) {
+                sum = sum + up;
+            }
         }
-        let codes = codes.unwrap_or_else(|| Tensor::<4>::zeros([r, s, s, CHANNELS], &self.device));
-        let colour = self.colours.clone() + codes.clone().slice([0..r, 0..s, 0..s, 0..3]).tanh() * self.ranges.clone();
+        let colour = self.colours.clone() + sum.clone().slice([0..r, 0..f, 0..f, 0..3]).tanh() * self.ranges.clone();
         // Clamped to 0–255 and the opacity code to 0–1 with ReLUs: their backward is a mask
         // (burn's clamp goes through a three-way select).
         let colour = relu(colour.clone()) - relu(colour - 255.0);
-        let opacity = codes.slice([0..r, 0..s, 0..s, 3..4]);
-        let opacity = (relu(opacity.clone()) - relu(opacity - 1.0)) * self.masks.clone();
-        (colour, opacity)
+        let opacity = sum.slice([0..r, 0..f, 0..f, 3..4]);
+        let opacity = relu(opacity.clone()) - relu(opacity - 1.0);
+        let fields = Tensor::cat(vec![colour, opacity], 3).permute([0, 3, 1, 2]); // [R, 4, f, f]
+        (0..r)
+            .map(|k| {
+                let field = fields.clone().slice([k..k + 1, 0..CHANNELS, 0..f, 0..f]).reshape([CHANNELS, f, f]);
+                let pixels = self.upsample.clone().matmul(field).matmul(self.upsample_t.clone());
+                let s = self.size;
+                let colour = pixels.clone().slice([0..3, 0..s, 0..s]);
+                let opacity = pixels.slice([3..4, 0..s, 0..s]) * self.masks[k].clone();
+                (colour, opacity)
+            })
+            .collect()
     }
 
     /// Each region's makeup as a picture: its colour where it is opaque, over grey, side by
     /// side in [`Region::ALL`]'s order (for reports and debugging).
     pub fn layer_pictures(&self, latent: &Latent) -> Vec<(Region, Image)> {
-        let (colour, opacity) = self.layers(latent);
-        let grey = Tensor::<4>::full([1, self.size, self.size, 3], 128.0, &self.device);
-        let shown = grey.clone() + opacity * (colour - grey);
-        let values = shown.into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default();
-        let plane = self.size * self.size * 3;
+        let s = self.size;
         Region::ALL
             .into_iter()
-            .enumerate()
-            .filter_map(|(i, region)| {
-                let data = values.get(i * plane..(i + 1) * plane)?.to_vec();
-                Some((region, Image { width: self.size, height: self.size, data }))
+            .zip(self.layers(latent))
+            .map(|(region, (colour, opacity))| {
+                let shown = (colour - 128.0) * opacity + 128.0; // [3, S, S]
+                let planar = shown.into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default();
+                let data =
+                    (0..s * s * 3).map(|i| planar.get((i % 3) * s * s + i / 3).copied().unwrap_or(128.0)).collect();
+                (region, Image { width: s, height: s, data })
             })
             .collect()
     }
@@ -217,15 +247,14 @@ impl Generator for Synthesiser {
     }
 
     fn render(&self, latent: &Latent) -> Tensor<4> {
-        let (colour, opacity) = self.layers(latent);
-        let (s, mut tone) = (self.size, self.tone.clone());
+        let layers = self.layers(latent);
+        let mut tone = self.tone.clone();
         for region in COMPOSITE_ORDER {
-            let r = index(region);
-            let o = opacity.clone().slice([r..r + 1, 0..s, 0..s, 0..1]);
-            let c = colour.clone().slice([r..r + 1, 0..s, 0..s, 0..3]);
-            tone = tone.clone() + o * (c - tone);
+            let (colour, opacity) = layers[index(region)].clone();
+            tone = tone.clone() + opacity * (colour - tone);
         }
-        tone - self.tone.clone()
+        let s = self.size;
+        (tone - self.tone.clone()).permute([1, 2, 0]).reshape([1, s, s, 3])
     }
 
     fn unnaturalness(&self, latent: &Latent) -> Tensor<1> {

@@ -173,9 +173,8 @@ pub fn search(
     for step in 1..=settings.steps {
         let codes = latent.require_grad();
         let made_up = original.clone() + generator.render(&codes);
-        let mut adversarial = Tensor::<1>::zeros([1], &device);
-        let mut similarities = Vec::with_capacity(surrogates.len());
-        let mut all_past = true;
+        // Every surrogate's (randomly transformed) crop of the made-up face, in this graph.
+        let mut crops = Vec::with_capacity(surrogates.len());
         for (k, surrogate) in surrogates.iter().enumerate() {
             let side = surrogate.crop().side();
             let to_crop = face.crops[k].then(&jitter(side, &settings.eot, &mut rng));
@@ -185,21 +184,23 @@ pub fn search(
                 fill.data.iter().enumerate().map(|(i, v)| v * (1.0 - warp.coverage()[i / 3])).collect();
             let fill = Tensor::<4>::from_data(TensorData::new(fill, [1, side, side, 3]), &device);
             let Ok(crop) = warp.apply(made_up.clone()) else { continue };
-            let crop = pixel_eot[k].apply(crop + fill, &settings.eot, &mut rng);
-            let embedding = surrogate.embed(crop)?;
-            let cos = cosine(embedding, references[k].clone());
-            let value = cos.clone().into_scalar::<f32>();
-            let (tau, margin) = (surrogate.threshold(), settings.margin);
-            let scale = 1.0 / (1.0 - tau).max(0.05);
-            let (term, done) = match mode {
-                Mode::Dodge => (burn::tensor::activation::relu(cos - (tau - margin)) * scale, value < tau - margin),
-                Mode::Impersonate { .. } => {
-                    (burn::tensor::activation::relu((cos - (tau + margin)).neg()) * scale, value > tau + margin)
-                }
-            };
-            all_past &= done;
-            adversarial = adversarial + term;
-            similarities.push((surrogate.name().to_owned(), value));
+            crops.push((k, pixel_eot[k].apply(crop + fill, &settings.eot, &mut rng)));
+        }
+        // The recognizers run in graphs of their own, one per core: each gives its loss term
+        // and that term's gradient with respect to its crop. The crops' graph then carries
+        // Σ ⟨crop, gradient⟩, whose gradient with respect to the latent is the same as if the
+        // recognizers were in it (the chain rule, with their part precomputed).
+        let terms = facecloak_face::parallel::map(&crops, |(k, crop)| {
+            adversarial_term(surrogates[*k], crop.clone().detach(), references[*k].clone(), mode, settings.margin)
+        })?;
+        let mut adversarial = Tensor::<1>::zeros([1], &device);
+        let (mut adversarial_value, mut similarities, mut all_past) = (0.0, Vec::with_capacity(crops.len()), true);
+        for ((k, crop), term) in crops.into_iter().zip(terms) {
+            let gradient = Tensor::<4>::from_data(term.gradient, &device);
+            adversarial = adversarial + (crop * gradient).sum().reshape([1]);
+            adversarial_value += term.value;
+            all_past &= term.past;
+            similarities.push((surrogates[k].name().to_owned(), term.similarity));
         }
         let unnatural = generator.unnaturalness(&codes) * settings.naturalness;
         let structure = (ssim(made_up, original.clone()).neg() + 1.0) * settings.structure;
@@ -207,8 +208,8 @@ pub fn search(
         let report = Step {
             step,
             steps: settings.steps,
-            loss: loss.clone().into_scalar::<f32>(),
-            adversarial: adversarial.into_scalar::<f32>(),
+            loss: adversarial_value + unnatural.clone().into_scalar::<f32>() + structure.clone().into_scalar::<f32>(),
+            adversarial: adversarial_value,
             unnaturalness: unnatural.into_scalar::<f32>(),
             structure: structure.into_scalar::<f32>(),
             similarities,
@@ -240,6 +241,48 @@ pub fn search(
     Ok(Outcome { latent: latent.detach(), steps: taken, converged, cancelled, last })
 }
 
+/// One surrogate's part of the adversarial loss on one crop.
+struct Term {
+    /// The term's value.
+    value: f32,
+    /// The cosine similarity to the reference.
+    similarity: f32,
+    /// Whether the similarity is past the threshold with margin.
+    past: bool,
+    /// d term / d crop.
+    gradient: TensorData,
+}
+
+/// The hinge on `surrogate`'s cosine similarity between `crop` and `reference`, scaled by its
+/// threshold (`(cos − (τ − margin)) / (1 − τ)` when dodging, mirrored when impersonating), with
+/// its gradient with respect to the crop, from a graph of its own.
+fn adversarial_term(
+    surrogate: &Surrogate,
+    crop: Tensor<4>,
+    reference: Tensor<2>,
+    mode: &Mode,
+    margin: f32,
+) -> Result<Term, SurrogateError> {
+    let crop = crop.require_grad();
+    let cos = cosine(surrogate.embed(crop.clone())?, reference);
+    let similarity = cos.clone().into_scalar::<f32>();
+    let tau = surrogate.threshold();
+    let scale = 1.0 / (1.0 - tau).max(0.05);
+    let (term, past) = match mode {
+        Mode::Dodge => (burn::tensor::activation::relu(cos - (tau - margin)) * scale, similarity < tau - margin),
+        Mode::Impersonate { .. } => {
+            (burn::tensor::activation::relu((cos - (tau + margin)).neg()) * scale, similarity > tau + margin)
+        }
+    };
+    let value = term.clone().into_scalar::<f32>();
+    let grads = term.backward();
+    let gradient = match crop.grad(&grads) {
+        Some(g) => g.into_data(),
+        None => Tensor::<4>::zeros(crop.shape(), &crop.device()).into_data(),
+    };
+    Ok(Term { value, similarity, past, gradient })
+}
+
 /// A random similarity about the centre of a `side` crop: shift, scale, rotation.
 fn jitter(side: usize, eot: &EotSettings, rng: &mut Rng) -> Similarity {
     let c = (side as f32 - 1.0) / 2.0;
@@ -257,11 +300,14 @@ fn cosine(a: Tensor<2>, b: Tensor<2>) -> Tensor<1> {
     (dot / norms).reshape([1])
 }
 
-/// Mean SSIM of two NHWC images on 0–255 (7×7 box windows, per channel), as `[1]`.
+/// Mean SSIM of two NHWC images on 0–255 (7×7 box windows, per channel), as `[1]`, computed
+/// at half resolution: makeup changes tone over regions, not single pixels, and the windows'
+/// backward pass at full resolution was a tenth of a search step.
 pub fn ssim(a: Tensor<4>, b: Tensor<4>) -> Tensor<1> {
     let (c1, c2) = ((0.01f32 * 255.0).powi(2), (0.03f32 * 255.0).powi(2));
     let pool = |x: Tensor<4>| avg_pool2d(x, AvgPoolOptions::new([7, 7]).with_stride([1, 1]));
-    let (a, b) = (a.permute([0, 3, 1, 2]), b.permute([0, 3, 1, 2]));
+    let half = |x: Tensor<4>| avg_pool2d(x.permute([0, 3, 1, 2]), AvgPoolOptions::new([2, 2]));
+    let (a, b) = (half(a), half(b));
     let (ma, mb) = (pool(a.clone()), pool(b.clone()));
     let va = pool(a.clone().square()) - ma.clone().square();
     let vb = pool(b.clone().square()) - mb.clone().square();
