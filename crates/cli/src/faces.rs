@@ -73,13 +73,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             );
         }
         for face in &found.too_small {
-            println!(
-                "  too small to protect: {:.0} px face at ({:.0}, {:.0}) (minimum {} px)",
-                face.width.max(face.height),
-                face.center.x,
-                face.center.y,
-                facecloak_face::MIN_FACE_SIZE
-            );
+            println!("  {}", crate::too_small(face));
         }
         if let Some(out) = &args.debug {
             write_debug(out, photo, &image, &found)?;

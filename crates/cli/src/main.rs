@@ -70,6 +70,17 @@ pub fn load_model(dir: &std::path::Path, name: &str) -> anyhow::Result<facecloak
     Ok(facecloak_tfjs::Model::load(&json, &refs)?)
 }
 
+/// How a face too small to protect is reported.
+pub fn too_small(face: &facecloak_face::Face) -> String {
+    format!(
+        "too small to protect: {:.0} px face at ({:.0}, {:.0}) (minimum {} px)",
+        face.width.max(face.height),
+        face.center.x,
+        face.center.y,
+        facecloak_face::MIN_FACE_SIZE
+    )
+}
+
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Bench(args) => bench::run(args),

@@ -222,13 +222,7 @@ fn protect_one(
     let photo = read(input, args.max_pixels)?;
     let found = find_faces(&finder.detector, &finder.landmarker, &photo)?;
     for small in &found.too_small {
-        eprintln!(
-            "{label}: a {:.0} px face at ({:.0}, {:.0}) is too small to protect (minimum {} px)",
-            small.width.max(small.height),
-            small.center.x,
-            small.center.y,
-            facecloak_face::MIN_FACE_SIZE
-        );
+        eprintln!("{label}: {}", crate::too_small(small));
     }
     if found.faces.is_empty() {
         bail!("no face found{}", if found.too_small.is_empty() { "" } else { " large enough to protect" });

@@ -45,12 +45,12 @@ const SCALE_COST: [f32; 4] = [0.0, 0.05, 0.2, 1.0];
 /// from the target.
 fn bounds(region: Region) -> (f32, f32) {
     match region {
-        Region::Lips => (0.85, 55.0),
-        Region::EyelidLeft | Region::EyelidRight => (0.75, 65.0),
+        Region::Lips => (0.95, 60.0),
+        Region::EyelidLeft | Region::EyelidRight => (0.85, 70.0),
         Region::Eyeliner => (0.9, 45.0),
-        Region::Brows => (0.55, 30.0),
-        Region::CheekLeft | Region::CheekRight => (0.45, 40.0),
-        Region::Skin => (0.3, 18.0),
+        Region::Brows => (0.6, 30.0),
+        Region::CheekLeft | Region::CheekRight => (0.6, 45.0),
+        Region::Skin => (0.5, 28.0),
     }
 }
 

@@ -77,16 +77,16 @@ impl Strength {
     /// The settings this strength stands for.
     pub fn settings(self) -> Settings {
         let (steps, margin, naturalness) = match self {
-            Strength::Low => (30, 0.05, 2.0),
-            Strength::Medium => (60, 0.1, 1.0),
-            Strength::High => (120, 0.2, 0.5),
+            Strength::Low => (30, 0.05, 1.0),
+            Strength::Medium => (60, 0.15, 0.5),
+            Strength::High => (120, 0.25, 0.25),
         };
         Settings {
             steps,
-            learning_rate: 0.05,
+            learning_rate: 0.1,
             margin,
             naturalness,
-            structure: 5.0,
+            structure: 2.0,
             patience: 5,
             eot: EotSettings::default(),
             seed: 0,
