@@ -170,3 +170,57 @@ fn a_short_search_lowers_similarity_and_is_deterministic() {
             .unwrap();
     assert!(cancelled.faces[0].cancelled && cancelled.faces[0].steps == 1);
 }
+
+/// Impersonation pulls the face towards someone else: ten steps raise mobileface's similarity
+/// between the protected astronaut and a photo of Barack Obama (`../shared/faces`; skipped
+/// without it). A target list that does not fit the surrogates is an error.
+#[test]
+fn impersonation_moves_towards_the_target() {
+    let Some(models) = human_models() else { return };
+    let Some(shared) = facecloak_testdata::shared() else { return };
+    let photo = astronaut();
+    let face = the_face(&models, &photo);
+    let target_photo = {
+        let bytes = std::fs::read(shared.join("faces/face_recognition/obama.jpg")).unwrap();
+        Image::decode(&bytes, Image::DEFAULT_MAX_PIXELS).unwrap()
+    };
+    let (target_face, target_mesh) = the_face(&models, &target_photo);
+    let device = device();
+    let mobileface = Surrogate::new("mobileface", load_model(&models, "mobileface"), &device).unwrap();
+    let target = mobileface.embed_face(&target_photo, &target_face, &target_mesh).unwrap();
+    let before = facecloak_protect::cosine(&mobileface.embed_face(&photo, &face.0, &face.1).unwrap(), &target);
+    let mut settings = Strength::Medium.settings();
+    settings.steps = 10;
+    let mode = Mode::Impersonate { targets: vec![target.clone()] };
+    let targets = prompt::parse("red lipstick").targets;
+    let protected =
+        protect(&photo, std::slice::from_ref(&face), &[&mobileface], &targets, &mode, &settings, &mut |_, _| {
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    let after = facecloak_protect::cosine(&mobileface.embed_face(&protected.image, &face.0, &face.1).unwrap(), &target);
+    println!("mobileface similarity to the target: {before:.3} before, {after:.3} after 10 steps");
+    assert!(after > before + 0.1, "impersonation did not move towards the target: {before} -> {after}");
+    // A mode that does not fit the surrogates is an error, not a panic.
+    let wrong = Mode::Impersonate { targets: vec![] };
+    assert!(
+        protect(&photo, &[face], &[&mobileface], &targets, &wrong, &settings, &mut |_, _| ControlFlow::Continue(()))
+            .is_err()
+    );
+}
+
+/// Makeup taken from a reference face: its lips' colour becomes the lipstick target.
+#[test]
+fn reference_makeup_takes_the_reference_colours() {
+    let Some(models) = human_models() else { return };
+    let photo = astronaut();
+    let (_, mesh) = the_face(&models, &photo);
+    let framed = Framed::new(&mesh).unwrap();
+    let crop = framed.crop(&photo);
+    let targets = facecloak_makeup::reference::from_reference(&crop, &framed.regions, 0.5);
+    let lips = targets.get(Region::Lips).unwrap().colour.unwrap();
+    // The astronaut wears red-pink lipstick: red well above green and blue.
+    assert!(lips[0] > lips[1] + 40.0 && lips[0] > lips[2] + 30.0, "lips {lips:?}");
+    assert!(targets.get(Region::Skin).is_none(), "skin is left to each face's own tone");
+    assert!(targets.get(Region::EyelidLeft).is_some() && targets.get(Region::CheekRight).is_some());
+}
