@@ -144,6 +144,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             eprintln!("makeup: no region named for: {}", parsed.unplaced.join("; "));
         }
         let note = json!({"prompt": text, "not_understood": parsed.unknown, "no_region": parsed.unplaced});
+        if parsed.targets.is_empty() {
+            bail!(
+                "the makeup prompt {text:?} names no region (lipstick, eyeshadow, eyeliner, blush, brows, foundation)"
+            );
+        }
         (parsed.targets, note)
     } else if let Some(reference) = &args.reference {
         let (image, _, mesh) = finder.largest(reference, args.max_pixels)?;

@@ -185,5 +185,7 @@ mod tests {
         let smoky = parse("smoky");
         assert!(smoky.targets.get(Region::EyelidLeft).is_some() && smoky.unplaced.is_empty());
         assert!(parse("").targets.is_empty());
+        let nothing = parse("sparkly glitter");
+        assert!(nothing.targets.is_empty(), "{nothing:?}");
     }
 }
