@@ -67,3 +67,52 @@ fn eval_scores_unprotected_and_faceless_photos_as_it_should() {
     assert!(html.contains("<svg") && html.contains("data:image/png;base64,") && html.contains("FAR 1 %"));
     std::fs::remove_dir_all(&scratch).unwrap();
 }
+
+/// Impersonation rows (with a target) are scored against the target's photos, success meaning
+/// a match: an unprotected Biden "impersonating" Obama succeeds on no pair the recognizers
+/// get right, and the PSR is the share of pairs that match.
+#[test]
+fn eval_scores_impersonation_against_the_target() {
+    let Some(models) = human_models() else { return };
+    let Some(shared) = shared() else { return };
+    let faces = shared.join("faces/face_recognition");
+    let scratch = std::env::temp_dir().join(format!("facecloak-eval-imp-test-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).unwrap();
+    std::fs::copy(faces.join("biden.jpg"), scratch.join("biden-copy.jpg")).unwrap();
+    let csv = format!(
+        "original,protected,identity,target\n{},biden-copy.jpg,joe_biden,barack_obama\n",
+        faces.join("biden.jpg").display()
+    );
+    std::fs::write(scratch.join("pairs.csv"), csv).unwrap();
+    let out = scratch.join("report");
+    let run = Command::new(env!("CARGO_BIN_EXE_facecloak"))
+        .args(["eval", "--models"])
+        .arg(&models)
+        .arg("--gallery")
+        .arg(shared.join("faces/MANIFEST.csv"))
+        .arg("--pairs")
+        .arg(scratch.join("pairs.csv"))
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(summary["mode"], "impersonation");
+    let rows = std::fs::read_to_string(out.join("results.csv")).unwrap();
+    assert!(rows.lines().skip(1).all(|l| l.contains("obama")), "compared with the target's photos only");
+    for entry in summary["psr"].as_array().unwrap().iter().filter(|e| e["condition"] == "as written") {
+        let name = entry["recognizer"].as_str().unwrap();
+        let tau = facecloak_protect::thresholds::far_1(name).unwrap();
+        let afters: Vec<f32> = rows
+            .lines()
+            .filter(|l| l.contains(&format!(",{name},as written,")))
+            .map(|l| l.split(',').nth(5).unwrap().parse().unwrap())
+            .collect();
+        let expected = afters.iter().filter(|&&a| a > tau).count() as f64 / afters.len() as f64;
+        assert_eq!(entry["pairs_far_1"].as_u64().unwrap() as usize, afters.len());
+        assert!((entry["psr_far_1"].as_f64().unwrap() - expected).abs() < 1e-9, "{name}");
+        assert!(expected < 0.5, "{name}: Biden passes for Obama on {expected} of the pairs");
+    }
+    std::fs::remove_dir_all(&scratch).unwrap();
+}

@@ -50,3 +50,45 @@ fn protect_writes_photo_and_report_and_reports_failures() {
     assert_eq!(leftovers.len(), 2, "only the photo and its report: {leftovers:?}");
     std::fs::remove_dir_all(&scratch).unwrap();
 }
+
+/// The search on the GPU path (wgpu on Vulkan; lavapipe in CI) finds the same makeup as on the
+/// CPU: same seed, two steps, mobileface; the two protected photos agree to within a grey level
+/// on average and the reported similarities to 0.01.
+#[test]
+fn protect_on_wgpu_matches_the_cpu() {
+    let Some(models) = human_models() else { return };
+    let scratch = std::env::temp_dir().join(format!("facecloak-protect-wgpu-test-{}", std::process::id()));
+    let astronaut = repo_root().join("fixtures/astronaut.png");
+    let run = |backend: &str| {
+        let out = scratch.join(backend);
+        let run = Command::new(env!("CARGO_BIN_EXE_facecloak"))
+            .args(["protect", "--models"])
+            .arg(&models)
+            .arg("-o")
+            .arg(&out)
+            .args(["--makeup", "red lipstick", "--steps", "2", "--seed", "1", "--surrogates", "mobileface"])
+            .args(["--backend", backend, "--json"])
+            .arg(&astronaut)
+            .output()
+            .unwrap();
+        assert!(run.status.success(), "{backend}: {}", String::from_utf8_lossy(&run.stderr));
+        let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+        let image = facecloak_face::Image::decode(&std::fs::read(out.join("astronaut.png")).unwrap(), 1 << 24).unwrap();
+        (report, image)
+    };
+    let (cpu, cpu_image) = run("cpu");
+    let (gpu, gpu_image) = run("wgpu");
+    assert_eq!(gpu["backend"], "wgpu/vulkan");
+    let similarity =
+        |r: &serde_json::Value| r["report"]["faces"][0]["recognizers"][0]["similarity_after"].as_f64().unwrap();
+    assert!(
+        (similarity(&cpu) - similarity(&gpu)).abs() < 0.01,
+        "cpu {} vs wgpu {}",
+        similarity(&cpu),
+        similarity(&gpu)
+    );
+    let mean_difference = cpu_image.data.iter().zip(&gpu_image.data).map(|(a, b)| (a - b).abs()).sum::<f32>()
+        / cpu_image.data.len() as f32;
+    assert!(mean_difference < 1.0, "the photos differ by {mean_difference} grey levels on average");
+    std::fs::remove_dir_all(&scratch).unwrap();
+}
