@@ -1,10 +1,26 @@
 //! `facecloak eval` keeps its protocol: an unprotected copy breaks no pair (PSR 0), a photo
 //! whose face is gone breaks every pair (PSR 1), and the CSV, JSON and HTML report are written.
 
-use std::process::Command;
+use std::path::Path;
+use std::process::{Command, Output};
 
 use facecloak_face::Image;
 use facecloak_testdata::{human_models, shared};
+
+/// `facecloak eval --pairs CSV` against the shared gallery.
+fn eval(models: &Path, shared: &Path, pairs: &Path, out: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_facecloak"))
+        .args(["eval", "--models"])
+        .arg(models)
+        .arg("--gallery")
+        .arg(shared.join("faces/MANIFEST.csv"))
+        .arg("--pairs")
+        .arg(pairs)
+        .arg("-o")
+        .arg(out)
+        .output()
+        .unwrap()
+}
 
 #[test]
 fn eval_scores_unprotected_and_faceless_photos_as_it_should() {
@@ -25,17 +41,7 @@ fn eval_scores_unprotected_and_faceless_photos_as_it_should() {
     );
     std::fs::write(scratch.join("pairs.csv"), csv).unwrap();
     let out = scratch.join("report");
-    let run = Command::new(env!("CARGO_BIN_EXE_facecloak"))
-        .args(["eval", "--models"])
-        .arg(&models)
-        .arg("--gallery")
-        .arg(shared.join("faces/MANIFEST.csv"))
-        .arg("--pairs")
-        .arg(scratch.join("pairs.csv"))
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let run = eval(&models, &shared, &scratch.join("pairs.csv"), &out);
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(run.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&run.stderr));
     let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
@@ -85,17 +91,7 @@ fn eval_scores_impersonation_against_the_target() {
     );
     std::fs::write(scratch.join("pairs.csv"), csv).unwrap();
     let out = scratch.join("report");
-    let run = Command::new(env!("CARGO_BIN_EXE_facecloak"))
-        .args(["eval", "--models"])
-        .arg(&models)
-        .arg("--gallery")
-        .arg(shared.join("faces/MANIFEST.csv"))
-        .arg("--pairs")
-        .arg(scratch.join("pairs.csv"))
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let run = eval(&models, &shared, &scratch.join("pairs.csv"), &out);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
     assert_eq!(summary["mode"], "impersonation");
