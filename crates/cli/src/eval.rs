@@ -150,7 +150,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         protect_leave_one_out(&args, &dir, &models, &gallery, &colour)?
     } else {
         let pairs = args.pairs.as_ref().context("--pairs CSV or --leave-one-out")?;
-        read_pairs(pairs, &models)?
+        read_pairs(pairs)?
     };
     let protocol = format!(
         "{} · gallery {} ({} photos, {} people) · thresholds at FAR 1 % and 0.1 % from {} · PSR = share of \
@@ -189,7 +189,7 @@ fn bar(len: usize, message: &str) -> ProgressBar {
     bar
 }
 
-fn read_pairs(path: &Path, _models: &Models) -> anyhow::Result<Vec<Case>> {
+fn read_pairs(path: &Path) -> anyhow::Result<Vec<Case>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut cases = Vec::new();

@@ -69,6 +69,13 @@ pub fn protect(
     let mut image = photo.clone();
     let mut results = Vec::with_capacity(faces.len());
     let mut cancelled = false;
+    let device = surrogates.first().map(|s| s.device().clone());
+    // Each face's embedding by each surrogate in the unchanged photo: what dodging moves away
+    // from, and what the final similarities compare with.
+    let own: Vec<Vec<Vec<f32>>> = faces
+        .iter()
+        .map(|(face, mesh)| surrogates.iter().map(|s| s.embed_face(photo, face, mesh)).collect::<Result<Vec<_>, _>>())
+        .collect::<Result<_, _>>()?;
     for (index, (face, mesh)) in faces.iter().enumerate() {
         let start = Instant::now();
         let mut result = FaceResult {
@@ -82,28 +89,22 @@ pub fn protect(
         };
         let framed = Framed::new(mesh);
         let crops: Option<Vec<_>> = surrogates.iter().map(|s| s.crop().from_photo(face, mesh)).collect();
-        let (Some(framed), Some(crops), false) = (framed, crops, cancelled) else {
-            results.push(result);
-            continue;
-        };
-        let device = surrogates.first().map(|s| s.device().clone());
-        let Some(device) = device else {
+        let (Some(framed), Some(crops), Some(device), false) = (framed, crops, &device, cancelled) else {
             results.push(result);
             continue;
         };
         let generator_face = framed.crop(photo);
         // The crop and the regions come from the same Framed: sizes agree.
-        let Ok(synthesiser) = Synthesiser::encode(&generator_face, &framed.regions, makeup, &device) else {
+        let Ok(synthesiser) = Synthesiser::encode(&generator_face, &framed.regions, makeup, device) else {
             results.push(result);
             continue;
         };
         let from_generator = framed.to_generator.inverse();
-        let own = surrogates.iter().map(|s| s.embed_face(photo, face, mesh)).collect::<Result<Vec<_>, _>>()?;
         let view = FaceView {
             photo,
             to_generator: framed.to_generator,
             crops: crops.iter().map(|to_crop| from_generator.then(to_crop)).collect(),
-            own,
+            own: own[index].clone(),
         };
         let outcome =
             search::search(&synthesiser, &view, surrogates, mode, settings, &mut |step| progress(index, step))?;
@@ -125,11 +126,10 @@ pub fn protect(
         results.push(result);
     }
     // Similarities on the finished photo: what a recognizer sees after paste-back.
-    for (result, (face, mesh)) in results.iter_mut().zip(faces) {
-        for surrogate in surrogates {
-            let before = surrogate.embed_face(photo, face, mesh)?;
+    for ((result, (face, mesh)), before) in results.iter_mut().zip(faces).zip(&own) {
+        for (surrogate, before) in surrogates.iter().zip(before) {
             let after = surrogate.embed_face(&image, face, mesh)?;
-            result.similarities.push((surrogate.name().to_owned(), surrogate.threshold(), cosine(&before, &after)));
+            result.similarities.push((surrogate.name().to_owned(), surrogate.threshold(), cosine(before, &after)));
         }
     }
     Ok(Protected { image, faces: results })
