@@ -52,6 +52,24 @@ pub struct Args {
     /// Seed of the search's random draws: the same seed gives the same photo.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// how far past each recognizer's threshold to push (cosine; default: the strength's).
+    #[arg(long, help_heading = "Expert")]
+    margin: Option<f32>,
+    /// Adam's learning rate on the latent codes.
+    #[arg(long, help_heading = "Expert")]
+    learning_rate: Option<f32>,
+    /// weight of the makeup's unnaturalness (rough or large fine-scale codes).
+    #[arg(long, help_heading = "Expert")]
+    naturalness: Option<f32>,
+    /// weight of (1 − SSIM) between made-up and original face.
+    #[arg(long, help_heading = "Expert")]
+    structure: Option<f32>,
+    /// steps every recognizer must stay past its threshold before stopping early.
+    #[arg(long, help_heading = "Expert")]
+    patience: Option<usize>,
+    /// no random transformations during the search (faster, less robust).
+    #[arg(long, help_heading = "Expert")]
+    no_eot: bool,
     /// Where the search runs.
     #[arg(long, value_enum, default_value_t = BackendChoice::Cpu)]
     backend: BackendChoice,
@@ -184,6 +202,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(steps) = args.steps {
         settings.steps = steps;
     }
+    settings.margin = args.margin.unwrap_or(settings.margin);
+    settings.learning_rate = args.learning_rate.unwrap_or(settings.learning_rate);
+    settings.naturalness = args.naturalness.unwrap_or(settings.naturalness);
+    settings.structure = args.structure.unwrap_or(settings.structure);
+    settings.patience = args.patience.unwrap_or(settings.patience);
+    if args.no_eot {
+        settings.eot = facecloak_protect::eot::EotSettings::none();
+    }
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
 
     let mut failures = 0;
@@ -270,6 +296,11 @@ fn protect_one(
         "psnr_db": if psnr.is_finite() { json!(psnr) } else { json!(null) },
         "seconds": start.elapsed().as_secs_f64(),
         "seed": settings.seed,
+        "settings": {
+            "max_steps": settings.steps, "margin": settings.margin, "learning_rate": settings.learning_rate,
+            "naturalness": settings.naturalness, "structure": settings.structure, "patience": settings.patience,
+            "eot": settings.eot != facecloak_protect::eot::EotSettings::none(),
+        },
         "too_small": found.too_small.iter().map(|f| json!({"x": f.center.x, "y": f.center.y, "size": f.width.max(f.height)})).collect::<Vec<_>>(),
         "faces": protected.faces.iter().map(|f| json!({
             "box": {"x": f.face.center.x, "y": f.face.center.y, "width": f.face.width, "height": f.face.height},

@@ -43,6 +43,8 @@ fn protect_writes_photo_and_report_and_reports_failures() {
     assert_eq!(report, lines[0]["report"]);
     let face = &report["faces"][0];
     assert_eq!(face["steps"], 3);
+    assert_eq!(report["settings"]["max_steps"], 3);
+    assert_eq!(report["settings"]["eot"], true);
     assert_eq!(face["recognizers"][0]["name"], "mobileface");
     assert!(face["recognizers"][0]["similarity_after"].as_f64().unwrap() < 1.0);
     assert!(report["ssim"].as_f64().unwrap() > 0.9, "{report}");
