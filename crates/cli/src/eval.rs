@@ -305,7 +305,7 @@ fn score(out: &Path, models: &Models, gallery: &[GalleryPhoto], cases: &[Case], 
         if (original.width, original.height) != (protected.width, protected.height) {
             bail!("{} and {} differ in size", case.original.display(), case.protected.display());
         }
-        quality.push((metrics::ssim(&original, &protected), metrics::psnr(&original, &protected)));
+        quality.push((metrics::ssim(&original, &protected)?, metrics::psnr(&original, &protected)?));
         if thumbnails.len() < 12 {
             thumbnails.push((thumbnail(&original), thumbnail(&protected), case.protected.display().to_string()));
         }

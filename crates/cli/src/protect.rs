@@ -286,8 +286,8 @@ fn protect_one(
         "webp" => protected.image.encode_webp()?,
         _ => protected.image.encode_png()?,
     };
-    let ssim = metrics::ssim(&photo, &protected.image);
-    let psnr = metrics::psnr(&photo, &protected.image);
+    let ssim = metrics::ssim(&photo, &protected.image)?;
+    let psnr = metrics::psnr(&photo, &protected.image)?;
     let report = json!({
         "output": output.display().to_string(),
         "width": photo.width,

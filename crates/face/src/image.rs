@@ -156,33 +156,8 @@ impl Image {
     /// The image under a Gaussian blur of standard deviation `sigma` pixels, borders
     /// replicated: the low frequencies (colour and tone) without the detail (pores, edges).
     pub fn blurred(&self, sigma: f32) -> Image {
-        let radius = (sigma * 3.0).ceil().max(1.0) as i64;
-        let kernel: Vec<f32> = (-radius..=radius).map(|i| (-((i * i) as f32) / (2.0 * sigma * sigma)).exp()).collect();
-        let total: f32 = kernel.iter().sum();
-        let (w, h) = (self.width as i64, self.height as i64);
-        let pass = |input: &[f32], horizontal: bool| {
-            let mut out = vec![0.0; input.len()];
-            for y in 0..h {
-                for x in 0..w {
-                    let mut acc = [0.0f32; 3];
-                    for (j, k) in kernel.iter().enumerate() {
-                        let o = j as i64 - radius;
-                        let (sx, sy) =
-                            if horizontal { ((x + o).clamp(0, w - 1), y) } else { (x, (y + o).clamp(0, h - 1)) };
-                        let at = ((sy * w + sx) * 3) as usize;
-                        for c in 0..3 {
-                            acc[c] += k * input[at + c];
-                        }
-                    }
-                    let at = ((y * w + x) * 3) as usize;
-                    for c in 0..3 {
-                        out[at + c] = acc[c] / total;
-                    }
-                }
-            }
-            out
-        };
-        Image { width: self.width, height: self.height, data: pass(&pass(&self.data, true), false) }
+        let data = crate::blur::gaussian(&self.data, self.width, self.height, 3, sigma, crate::blur::Border::Replicate);
+        Image { width: self.width, height: self.height, data }
     }
 
     /// The square with top-left corner (x0, y0) and side `side` (source pixels, continuous

@@ -11,6 +11,7 @@
 //! pixel limit checked before any pixel is allocated.
 
 pub mod align;
+pub mod blur;
 pub mod debug;
 pub mod detect;
 mod image;

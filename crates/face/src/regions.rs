@@ -113,8 +113,8 @@ impl Regions {
         let d = (r.x - l.x).hypot(r.y - l.y).max(1.0);
         let canvas = Canvas { size };
 
-        let lips =
-            canvas.sub(&canvas.blur(&canvas.polygon(&at(&LIPS_OUTER)), 0.02 * d), &canvas.polygon(&at(&LIPS_INNER)));
+        let lips_whole = canvas.blur(&canvas.polygon(&at(&LIPS_OUTER)), 0.02 * d);
+        let lips = canvas.sub(&lips_whole, &canvas.polygon(&at(&LIPS_INNER)));
         let eyes: Vec<Vec<f32>> = (0..2).map(|k| canvas.polygon(&at(&EYES[k]))).collect();
         let eyelid = |k: usize| {
             let lid = at(&UPPER_LIDS[k]);
@@ -163,8 +163,7 @@ impl Regions {
             // Eyes grown a little (the blur, doubled and clipped) so foundation keeps off the lashes.
             let eyes = canvas.max(&eyes[0], &eyes[1]);
             let eyes: Vec<f32> = canvas.blur(&eyes, 0.04 * d).iter().map(|v| (v * 2.0).min(1.0)).collect();
-            let lips_whole = canvas.blur(&canvas.polygon(&at(&LIPS_OUTER)), 0.02 * d);
-            [eyes, brows.clone(), lips_whole].iter().fold(face, |acc, hole| canvas.sub(&acc, hole))
+            [eyes, brows.clone(), lips_whole.clone()].iter().fold(face, |acc, hole| canvas.sub(&acc, hole))
         };
         let masks = vec![lips, eyelid(0), eyelid(1), eyeliner, brows, cheek(0), cheek(1), skin];
         // Where paste-back may change the photo: the oval grown by 6% about its centre, feathered,
@@ -272,31 +271,9 @@ impl Canvas {
         (clip((lo - margin).floor()), clip((hi + margin).ceil() + 1.0))
     }
 
-    /// Separable Gaussian blur with standard deviation `sigma` pixels (zero outside the grid).
+    /// Gaussian blur with standard deviation `sigma` pixels (zero outside the grid).
     fn blur(&self, mask: &[f32], sigma: f32) -> Vec<f32> {
-        let radius = (sigma * 3.0).ceil().max(1.0) as i64;
-        let kernel: Vec<f32> = (-radius..=radius).map(|i| (-((i * i) as f32) / (2.0 * sigma * sigma)).exp()).collect();
-        let total: f32 = kernel.iter().sum();
-        let kernel: Vec<f32> = kernel.iter().map(|k| k / total).collect();
-        let n = self.size as i64;
-        let pass = |input: &[f32], horizontal: bool| {
-            let mut out = vec![0.0; input.len()];
-            for y in 0..n {
-                for x in 0..n {
-                    let mut acc = 0.0;
-                    for (j, k) in kernel.iter().enumerate() {
-                        let o = j as i64 - radius;
-                        let (sx, sy) = if horizontal { (x + o, y) } else { (x, y + o) };
-                        if sx >= 0 && sy >= 0 && sx < n && sy < n {
-                            acc += k * input[(sy * n + sx) as usize];
-                        }
-                    }
-                    out[(y * n + x) as usize] = acc;
-                }
-            }
-            out
-        };
-        pass(&pass(mask, true), false)
+        crate::blur::gaussian(mask, self.size, self.size, 1, sigma, crate::blur::Border::Zero)
     }
 
     /// `a` where `b` is not: `a · (1 − b)`.

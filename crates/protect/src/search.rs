@@ -153,17 +153,23 @@ pub fn search(
     settings: &Settings,
     progress: &mut dyn FnMut(&Step) -> ControlFlow<()>,
 ) -> Result<Outcome, SurrogateError> {
+    let references = match mode {
+        Mode::Dodge => &face.own,
+        Mode::Impersonate { targets } => targets,
+    };
+    if face.crops.len() != surrogates.len() || references.len() != surrogates.len() {
+        return Err(SurrogateError::Mismatch {
+            surrogates: surrogates.len(),
+            crops: face.crops.len(),
+            references: references.len(),
+        });
+    }
     let start = Instant::now();
     let device = generator.face().device();
     let size = generator.size();
     let mut rng = Rng::new(settings.seed);
-    let references: Vec<Tensor<2>> = match mode {
-        Mode::Dodge => &face.own,
-        Mode::Impersonate { targets } => targets,
-    }
-    .iter()
-    .map(|e| Tensor::<2>::from_data(TensorData::new(e.clone(), [1, e.len()]), &device))
-    .collect();
+    let references: Vec<Tensor<2>> =
+        references.iter().map(|e| Tensor::<2>::from_data(TensorData::new(e.clone(), [1, e.len()]), &device)).collect();
     let pixel_eot: Vec<PixelEot> = surrogates.iter().map(|s| PixelEot::new(s.crop().side(), &device)).collect();
     let original = generator.face();
 

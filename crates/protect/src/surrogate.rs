@@ -49,6 +49,16 @@ pub enum SurrogateError {
     /// The model does not run.
     #[error(transparent)]
     Model(#[from] facecloak_tfjs::ExecError),
+    /// A search was given crops or reference embeddings that do not match its surrogates.
+    #[error("{surrogates} surrogates but {crops} crops and {references} reference embeddings")]
+    Mismatch {
+        /// Surrogates given.
+        surrogates: usize,
+        /// Crop transforms given.
+        crops: usize,
+        /// Reference embeddings given.
+        references: usize,
+    },
     /// The model has no image input.
     #[error("{0}: the model has no image input")]
     NoInput(String),
