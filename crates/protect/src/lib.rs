@@ -10,6 +10,7 @@
 //! command lines.
 
 pub mod eot;
+mod host;
 pub mod metrics;
 mod protect;
 mod rng;
@@ -17,7 +18,9 @@ pub mod search;
 pub mod surrogate;
 pub mod thresholds;
 
-pub use protect::{FaceResult, ProtectError, Protected, protect};
+#[cfg(not(target_family = "wasm"))]
+pub use protect::protect;
+pub use protect::{FaceResult, ProtectError, Protected, protect_async};
 pub use rng::Rng;
 pub use search::{Mode, Settings, Step, Strength};
 pub use surrogate::{Crop, RECOGNIZERS, Surrogate, SurrogateError, cosine};

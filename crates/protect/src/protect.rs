@@ -1,11 +1,13 @@
 //! Protecting a photo: every face, one search each, pasted back into the full-resolution photo.
 
 use std::ops::ControlFlow;
-use std::time::Instant;
+
+use web_time::Instant;
 
 use facecloak_face::{Face, Framed, Image, Mesh, paste};
 use facecloak_makeup::{Generator, Synthesiser, Targets};
 
+use crate::host::read;
 use crate::search::{self, FaceView, Mode, Settings, Step};
 use crate::{Surrogate, SurrogateError, cosine};
 
@@ -52,7 +54,21 @@ pub struct Protected {
 /// Protects every face of `photo` (`faces`: from `facecloak_face::find_faces`) against
 /// `surrogates` (on an autodiff device), with makeup aimed at `makeup`. `progress` sees each
 /// step with the face's index; breaking cancels the rest (faces done so far stay protected).
+#[cfg(not(target_family = "wasm"))]
 pub fn protect(
+    photo: &Image,
+    faces: &[(Face, Mesh)],
+    surrogates: &[&Surrogate],
+    makeup: &Targets,
+    mode: &Mode,
+    settings: &Settings,
+    progress: &mut dyn FnMut(usize, &Step) -> ControlFlow<()>,
+) -> Result<Protected, ProtectError> {
+    pollster::block_on(protect_async(photo, faces, surrogates, makeup, mode, settings, progress))
+}
+
+/// [`protect`], reading results back asynchronously (as a browser's WebGPU requires).
+pub async fn protect_async(
     photo: &Image,
     faces: &[(Face, Mesh)],
     surrogates: &[&Surrogate],
@@ -72,10 +88,14 @@ pub fn protect(
     let device = surrogates.first().map(|s| s.device().clone());
     // Each face's embedding by each surrogate in the unchanged photo: what dodging moves away
     // from, and what the final similarities compare with.
-    let own: Vec<Vec<Vec<f32>>> = faces
-        .iter()
-        .map(|(face, mesh)| surrogates.iter().map(|s| s.embed_face(photo, face, mesh)).collect::<Result<Vec<_>, _>>())
-        .collect::<Result<_, _>>()?;
+    let mut own: Vec<Vec<Vec<f32>>> = Vec::with_capacity(faces.len());
+    for (face, mesh) in faces {
+        let mut embeddings = Vec::with_capacity(surrogates.len());
+        for surrogate in surrogates {
+            embeddings.push(surrogate.embed_face_async(photo, face, mesh).await?);
+        }
+        own.push(embeddings);
+    }
     for (index, (face, mesh)) in faces.iter().enumerate() {
         let start = Instant::now();
         let mut result = FaceResult {
@@ -107,14 +127,11 @@ pub fn protect(
             own: own[index].clone(),
         };
         let outcome =
-            search::search(&synthesiser, &view, surrogates, mode, settings, &mut |step| progress(index, step))?;
+            search::search_async(&synthesiser, &view, surrogates, mode, settings, &mut |step| progress(index, step))
+                .await?;
         let change = synthesiser.render(&outcome.latent);
         let size = synthesiser.size();
-        let change = Image {
-            width: size,
-            height: size,
-            data: change.into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default(),
-        };
+        let change = Image { width: size, height: size, data: read(change).await? };
         // Same Framed, same size: paste cannot mismatch.
         let _ = paste::paste(&mut image, &framed.to_generator, &change, framed.regions.face());
         cancelled = outcome.cancelled;
@@ -128,7 +145,7 @@ pub fn protect(
     // Similarities on the finished photo: what a recognizer sees after paste-back.
     for ((result, (face, mesh)), before) in results.iter_mut().zip(faces).zip(&own) {
         for (surrogate, before) in surrogates.iter().zip(before) {
-            let after = surrogate.embed_face(&image, face, mesh)?;
+            let after = surrogate.embed_face_async(&image, face, mesh).await?;
             result.similarities.push((surrogate.name().to_owned(), surrogate.threshold(), cosine(before, &after)));
         }
     }

@@ -15,7 +15,8 @@
 //! progress callback asks it to.
 
 use std::ops::ControlFlow;
-use std::time::Instant;
+
+use web_time::Instant;
 
 use burn::tensor::module::avg_pool2d;
 use burn::tensor::ops::AvgPoolOptions;
@@ -24,6 +25,7 @@ use facecloak_face::{Image, Similarity, Warp};
 use facecloak_makeup::{Generator, Latent};
 
 use crate::eot::{EotSettings, PixelEot};
+use crate::host::read;
 use crate::rng::Rng;
 use crate::{Surrogate, SurrogateError};
 
@@ -71,6 +73,9 @@ pub struct Settings {
     pub eot: EotSettings,
     /// Seed of every random draw: the same seed gives the same result.
     pub seed: u64,
+    /// Every how many steps a [`Step`] carries a picture of the made-up face (0: never), for
+    /// a live preview.
+    pub preview_every: usize,
 }
 
 impl Strength {
@@ -90,6 +95,7 @@ impl Strength {
             patience: 5,
             eot: EotSettings::default(),
             seed: 0,
+            preview_every: 0,
         }
     }
 }
@@ -114,6 +120,9 @@ pub struct Step {
     pub similarities: Vec<(String, f32)>,
     /// Seconds since the search began.
     pub elapsed: f32,
+    /// The made-up face in generator space on this step, every [`Settings::preview_every`]
+    /// steps.
+    pub preview: Option<Image>,
 }
 
 /// How a search ended.
@@ -145,9 +154,23 @@ pub struct FaceView<'a> {
 
 /// Runs the search. `progress` sees every step and may stop the search
 /// ([`ControlFlow::Break`] cancels; the latent so far is returned).
+#[cfg(not(target_family = "wasm"))]
 pub fn search(
     generator: &dyn Generator,
     face: &FaceView,
+    surrogates: &[&Surrogate],
+    mode: &Mode,
+    settings: &Settings,
+    progress: &mut dyn FnMut(&Step) -> ControlFlow<()>,
+) -> Result<Outcome, SurrogateError> {
+    pollster::block_on(search_async(generator, face, surrogates, mode, settings, progress))
+}
+
+/// [`search`], reading results back asynchronously: the only way a browser's WebGPU can.
+/// Natively every read is ready at once and [`search`] simply blocks on it.
+pub async fn search_async(
+    generator: &dyn Generator,
+    face: &FaceView<'_>,
     surrogates: &[&Surrogate],
     mode: &Mode,
     settings: &Settings,
@@ -174,7 +197,7 @@ pub fn search(
     let original = generator.face();
 
     let mut latent = generator.initial();
-    let mut adam = Adam::new(&latent, settings.learning_rate);
+    let mut adam = Adam::new(&latent, settings.learning_rate).await?;
     let (mut past, mut last, mut taken, mut converged, mut cancelled) = (0, None, 0, false, false);
     for step in 1..=settings.steps {
         let codes = latent.require_grad();
@@ -196,9 +219,20 @@ pub fn search(
         // and that term's gradient with respect to its crop. The crops' graph then carries
         // Σ ⟨crop, gradient⟩, whose gradient with respect to the latent is the same as if the
         // recognizers were in it (the chain rule, with their part precomputed).
-        let terms = facecloak_face::parallel::map(&crops, |(k, crop)| {
-            adversarial_term(surrogates[*k], crop.clone().detach(), references[*k].clone(), mode, settings.margin)
-        })?;
+        let term = |k: usize, crop: &Tensor<4>| {
+            adversarial_term(surrogates[k], crop.clone().detach(), references[k].clone(), mode, settings.margin)
+        };
+        #[cfg(not(target_family = "wasm"))]
+        let terms = facecloak_face::parallel::map(&crops, |(k, crop)| pollster::block_on(term(*k, crop)))?;
+        // One thread in a browser's worker: one after the other, each read awaited.
+        #[cfg(target_family = "wasm")]
+        let terms = {
+            let mut terms = Vec::with_capacity(crops.len());
+            for (k, crop) in &crops {
+                terms.push(term(*k, crop).await?);
+            }
+            terms
+        };
         let mut adversarial = Tensor::<1>::zeros([1], &device);
         let (mut adversarial_value, mut similarities, mut all_past) = (0.0, Vec::with_capacity(crops.len()), true);
         for ((k, crop), term) in crops.into_iter().zip(terms) {
@@ -209,28 +243,35 @@ pub fn search(
             similarities.push((surrogates[k].name().to_owned(), term.similarity));
         }
         let unnatural = generator.unnaturalness(&codes) * settings.naturalness;
-        let structure = (ssim(made_up, original.clone()).neg() + 1.0) * settings.structure;
+        let structure = (ssim(made_up.clone(), original.clone()).neg() + 1.0) * settings.structure;
+        let preview = match settings.preview_every {
+            0 => None,
+            every if step % every == 1 || every == 1 => Some(picture(made_up.clone().detach(), size).await?),
+            _ => None,
+        };
         let loss = adversarial.clone() + unnatural.clone() + structure.clone();
+        let unnaturalness = read(unnatural.detach()).await?.first().copied().unwrap_or(0.0);
+        let structure_value = read(structure.detach()).await?.first().copied().unwrap_or(0.0);
         let report = Step {
             step,
             steps: settings.steps,
-            loss: adversarial_value + unnatural.clone().into_scalar::<f32>() + structure.clone().into_scalar::<f32>(),
+            loss: adversarial_value + unnaturalness + structure_value,
             adversarial: adversarial_value,
-            unnaturalness: unnatural.into_scalar::<f32>(),
-            structure: structure.into_scalar::<f32>(),
+            unnaturalness,
+            structure: structure_value,
             similarities,
             elapsed: start.elapsed().as_secs_f32(),
+            preview,
         };
         let grads = loss.backward();
-        let gradients: Vec<Vec<f32>> = codes
-            .codes
-            .iter()
-            .map(|c| match c.grad(&grads) {
-                Some(g) => g.into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default(),
-                None => vec![0.0; c.shape().num_elements()],
-            })
-            .collect();
-        latent = adam.step(&latent, &gradients);
+        let mut gradients = Vec::with_capacity(codes.codes.len());
+        for code in &codes.codes {
+            gradients.push(match code.grad(&grads) {
+                Some(g) => read(g).await?,
+                None => vec![0.0; code.shape().num_elements()],
+            });
+        }
+        latent = adam.step(&gradients, &device);
         taken = step;
         past = if all_past { past + 1 } else { 0 };
         let stop = progress(&report);
@@ -262,7 +303,7 @@ struct Term {
 /// The hinge on `surrogate`'s cosine similarity between `crop` and `reference`, scaled by its
 /// threshold (`(cos − (τ − margin)) / (1 − τ)` when dodging, mirrored when impersonating), with
 /// its gradient with respect to the crop, from a graph of its own.
-fn adversarial_term(
+async fn adversarial_term(
     surrogate: &Surrogate,
     crop: Tensor<4>,
     reference: Tensor<2>,
@@ -271,7 +312,7 @@ fn adversarial_term(
 ) -> Result<Term, SurrogateError> {
     let crop = crop.require_grad();
     let cos = cosine(surrogate.embed(crop.clone())?, reference);
-    let similarity = cos.clone().into_scalar::<f32>();
+    let similarity = read(cos.clone().detach()).await?.first().copied().unwrap_or(0.0);
     let tau = surrogate.threshold();
     let scale = 1.0 / (1.0 - tau).max(0.05);
     let (term, past) = match mode {
@@ -280,11 +321,12 @@ fn adversarial_term(
             (burn::tensor::activation::relu((cos - (tau + margin)).neg()) * scale, similarity > tau + margin)
         }
     };
-    let value = term.clone().into_scalar::<f32>();
+    let value = read(term.clone().detach()).await?.first().copied().unwrap_or(0.0);
     let grads = term.backward();
+    let shape = crop.shape();
     let gradient = match crop.grad(&grads) {
-        Some(g) => g.into_data(),
-        None => Tensor::<4>::zeros(crop.shape(), &crop.device()).into_data(),
+        Some(g) => TensorData::new(read(g).await?, shape),
+        None => TensorData::new(vec![0.0f32; shape.num_elements()], shape),
     };
     Ok(Term { value, similarity, past, gradient })
 }
@@ -323,40 +365,49 @@ pub fn ssim(a: Tensor<4>, b: Tensor<4>) -> Tensor<1> {
     (numerator / denominator).mean().reshape([1])
 }
 
-/// Adam on host copies of the latent (the latent is small; host updates keep the search
-/// deterministic and backend-independent).
+/// The made-up face as a picture on 0–255.
+async fn picture(made_up: Tensor<4>, size: usize) -> Result<Image, SurrogateError> {
+    let data = read(made_up.clamp(0.0, 255.0)).await?;
+    Ok(Image { width: size, height: size, data })
+}
+
+/// Adam on a host copy of the latent (the latent is small; host updates keep the search
+/// deterministic and backend-independent, and the latent is read back only once).
 struct Adam {
     rate: f32,
     t: i32,
+    values: Vec<(Vec<f32>, burn::tensor::Shape)>,
     m: Vec<Vec<f32>>,
     v: Vec<Vec<f32>>,
 }
 
 impl Adam {
-    fn new(latent: &Latent, rate: f32) -> Adam {
-        let zeros: Vec<Vec<f32>> = latent.codes.iter().map(|c| vec![0.0; c.shape().num_elements()]).collect();
-        Adam { rate, t: 0, m: zeros.clone(), v: zeros }
+    async fn new(latent: &Latent, rate: f32) -> Result<Adam, SurrogateError> {
+        let mut values = Vec::with_capacity(latent.codes.len());
+        for code in &latent.codes {
+            values.push((read(code.clone().detach()).await?, code.shape()));
+        }
+        let zeros: Vec<Vec<f32>> = values.iter().map(|(v, _)| vec![0.0; v.len()]).collect();
+        Ok(Adam { rate, t: 0, values, m: zeros.clone(), v: zeros })
     }
 
-    fn step(&mut self, latent: &Latent, gradients: &[Vec<f32>]) -> Latent {
+    fn step(&mut self, gradients: &[Vec<f32>], device: &burn::tensor::Device) -> Latent {
         const B1: f32 = 0.9;
         const B2: f32 = 0.999;
         self.t += 1;
         let (c1, c2) = (1.0 - B1.powi(self.t), 1.0 - B2.powi(self.t));
-        let codes = latent
-            .codes
-            .iter()
+        let codes = self
+            .values
+            .iter_mut()
             .enumerate()
-            .map(|(k, code)| {
-                let shape = code.shape();
-                let mut values = code.clone().into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default();
+            .map(|(k, (values, shape))| {
                 for (i, value) in values.iter_mut().enumerate() {
                     let g = gradients[k].get(i).copied().unwrap_or(0.0);
                     self.m[k][i] = B1 * self.m[k][i] + (1.0 - B1) * g;
                     self.v[k][i] = B2 * self.v[k][i] + (1.0 - B2) * g * g;
                     *value -= self.rate * (self.m[k][i] / c1) / ((self.v[k][i] / c2).sqrt() + 1e-8);
                 }
-                Tensor::<4>::from_data(TensorData::new(values, shape), &code.device())
+                Tensor::<4>::from_data(TensorData::new(values.clone(), shape.clone()), device)
             })
             .collect();
         Latent { codes }

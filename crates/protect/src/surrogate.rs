@@ -62,6 +62,9 @@ pub enum SurrogateError {
     /// The model has no image input.
     #[error("{0}: the model has no image input")]
     NoInput(String),
+    /// A result could not be read back from the device (e.g. the GPU was lost).
+    #[error("could not read a result back from the device: {0}")]
+    Readback(String),
 }
 
 /// A recognizer ready to embed crops.
@@ -125,15 +128,20 @@ impl Surrogate {
 
     /// The embedding of `face` in `photo`, from its crop taken straight from the photo, as a
     /// host vector.
+    #[cfg(not(target_family = "wasm"))]
     pub fn embed_face(&self, photo: &Image, face: &Face, mesh: &Mesh) -> Result<Vec<f32>, SurrogateError> {
+        pollster::block_on(self.embed_face_async(photo, face, mesh))
+    }
+
+    /// [`Surrogate::embed_face`], read back asynchronously (as a browser's WebGPU requires).
+    pub async fn embed_face_async(&self, photo: &Image, face: &Face, mesh: &Mesh) -> Result<Vec<f32>, SurrogateError> {
         let side = self.crop.side();
         let Some(to_crop) = self.crop.from_photo(face, mesh) else {
             return Err(SurrogateError::NoInput(format!("{}: degenerate landmarks", self.name)));
         };
         let crop = to_crop.warp(photo, side, side);
         let x = Tensor::<4>::from_data(TensorData::new(crop.data, [1, side, side, 3]), self.device());
-        let e = self.embed(x)?;
-        Ok(e.into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default())
+        crate::host::read(self.embed(x)?).await
     }
 }
 

@@ -7,11 +7,22 @@
 // - A worker that dies (a wasm trap, out of memory) rejects its pending calls with an
 //   `EngineCrashedError` and is replaced on the next call, so the page stays usable.
 
-import type { BackendInfo, BackendPreference, EngineApi, Method, Progress, Reply, Request } from './protocol';
+import type {
+  BackendInfo,
+  BackendPreference,
+  EngineApi,
+  LoadProgress,
+  Method,
+  Progress,
+  ProtectOptions,
+  Reply,
+  Request,
+  StepProgress,
+} from './protocol';
 
-export interface CallOptions {
+export interface CallOptions<P = Progress> {
   signal?: AbortSignal;
-  onProgress?: (progress: Progress) => void;
+  onProgress?: (progress: P) => void;
 }
 
 export class EngineCrashedError extends Error {
@@ -30,20 +41,23 @@ function abortError(signal: AbortSignal): unknown {
 
 export class EngineClient {
   readonly #preference: BackendPreference;
+  readonly #modelsBase: string;
   readonly #createWorker: () => Worker;
   #worker: Worker | null = null;
   #started: Promise<BackendInfo> | null = null;
   #nextId = 1;
   #pending = new Map<number, Pending>();
 
-  constructor(preference: BackendPreference, createWorker?: () => Worker) {
+  /** `modelsBase`: the URL of the folder holding the models and their manifest.json. */
+  constructor(preference: BackendPreference, modelsBase: string, createWorker?: () => Worker) {
     this.#preference = preference;
+    this.#modelsBase = modelsBase;
     this.#createWorker =
       createWorker ?? (() => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'facecloak-engine' }));
   }
 
   /** Starts the engine (once per worker) and says which backend it runs on. */
-  start(options: CallOptions = {}): Promise<BackendInfo> {
+  start(options: { signal?: AbortSignal } = {}): Promise<BackendInfo> {
     this.#ensureWorker();
     return this.#withSignal(this.#started!, options.signal);
   }
@@ -52,6 +66,53 @@ export class EngineClient {
   async selfCheck(size: number, options: CallOptions = {}): Promise<EngineApi['selfCheck']['result']> {
     await this.start(options);
     return this.#call('selfCheck', { size }, options);
+  }
+
+  /** Fetches (or reads from the cache), checks and loads the face models. */
+  async loadModels(options: CallOptions<LoadProgress> = {}): Promise<EngineApi['loadModels']['result']> {
+    await this.start(options);
+    return this.#call('loadModels', {}, options as unknown as CallOptions);
+  }
+
+  /** Decodes a photo and finds its faces. */
+  async analyse(bytes: Uint8Array, maxPixels: number, options: CallOptions = {}): Promise<EngineApi['analyse']['result']> {
+    await this.start(options);
+    return this.#call('analyse', { bytes, maxPixels }, options);
+  }
+
+  async parsePrompt(text: string): Promise<EngineApi['parsePrompt']['result']> {
+    await this.start();
+    return this.#call('parsePrompt', { text }, {});
+  }
+
+  async presets(): Promise<EngineApi['presets']['result']> {
+    await this.start();
+    return this.#call('presets', {}, {});
+  }
+
+  /** Sets the person to impersonate from a photo of them. */
+  async setTarget(bytes: Uint8Array, maxPixels: number, options: CallOptions = {}): Promise<EngineApi['setTarget']['result']> {
+    await this.start(options);
+    return this.#call('setTarget', { bytes, maxPixels }, options);
+  }
+
+  /**
+   * Protects `photo` (its bytes; the engine analyses it again if a restart lost it).
+   * Aborting the signal cancels: the worker is stopped and the next call starts a fresh one.
+   */
+  async protect(
+    photo: Uint8Array,
+    protectOptions: ProtectOptions,
+    maxPixels: number,
+    options: CallOptions<StepProgress> = {},
+  ): Promise<EngineApi['protect']['result']> {
+    await this.start(options);
+    return this.#call('protect', { options: protectOptions, photo, maxPixels }, options as unknown as CallOptions);
+  }
+
+  /** The protected photo as PNG or JPEG bytes, without metadata. */
+  async encode(format: 'png' | 'jpeg', quality: number): Promise<Uint8Array> {
+    return this.#call('encode', { format, quality }, {});
   }
 
   /** Stops the worker and everything it is doing. */
@@ -72,7 +133,7 @@ export class EngineClient {
       this.terminate(new EngineCrashedError(`the engine worker stopped: ${event.message || 'unknown error'}`));
     });
     this.#worker = worker;
-    this.#started = this.#call('start', { backend: this.#preference }, {});
+    this.#started = this.#call('start', { backend: this.#preference, modelsBase: this.#modelsBase }, {});
     // A failed start is reported to whoever awaits it; don't also report it as unhandled.
     this.#started.catch(() => {});
   }

@@ -1,21 +1,28 @@
-// The engine worker: the only place that loads the wasm module and touches the GPU. The page
-// talks to it through client.ts; model code never runs on the main thread.
+// The engine worker: the only place that loads the wasm module, the models and the GPU. The
+// page (or the <face-cloak> widget) talks to it through client.ts; model code never runs on the
+// main thread, so the page stays responsive during a protection.
 //
 // Start-up: init the module → request a WebGPU adapter → start burn's wgpu backend and prove it
 // computes (a small self-check) → ready. Any failure on the GPU path (no `navigator.gpu`, no
 // adapter, device creation refused or lost, wrong numbers) falls back to burn's CPU backend and
-// records why, so the page can say so.
+// records why, so the page can say so. Face finding always runs on the CPU backend (its reads
+// are synchronous, which a browser's WebGPU cannot do); the search runs on the chosen backend.
 
 /// <reference lib="webworker" />
 /// <reference types="@webgpu/types" />
 
 import init, { Engine } from '../../pkg/facecloak_wasm.js';
 import wasmUrl from '../../pkg/facecloak_wasm_bg.wasm?url';
-import type { BackendInfo, BackendPreference, EngineApi, Method, Progress, Reply, Request } from './protocol';
+import { fetchModels } from './models';
+import type { Analysis, BackendInfo, BackendPreference, EngineApi, Method, Progress, Reply, Request } from './protocol';
 
 declare const self: DedicatedWorkerGlobalScope;
 
 let engine: Promise<Engine> | null = null;
+let modelsBase = '';
+let modelsLoaded: Promise<EngineApi['loadModels']['result']> | null = null;
+/** The photo the engine holds (by identity of its bytes), so protect need not re-analyse it. */
+let analysed: { key: string; analysis: Omit<Analysis, 'rgba'> } | null = null;
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -58,22 +65,44 @@ async function boot(preference: BackendPreference): Promise<Engine> {
   return typeof gpu === 'string' ? Engine.startCpu(gpu) : gpu;
 }
 
-/**
- * Runs `task` on the engine. If it fails because the GPU device was lost, the engine moves to
- * the CPU (saying why) and the task runs once more there.
- */
-async function withEngine<T>(task: (engine: Engine) => Promise<T>): Promise<T> {
+function current(): Promise<Engine> {
   engine ??= boot('auto');
-  const current = await engine;
-  try {
-    return await task(current);
-  } catch (error) {
-    const lost = current.deviceLost;
-    if (!lost) throw error;
-    const fallback = Engine.startCpu(`the GPU device was lost (${lost})`);
-    engine = Promise.resolve(fallback);
-    return task(fallback);
-  }
+  return engine;
+}
+
+async function loadModels(progress: (p: Progress) => void) {
+  const e = await current();
+  modelsLoaded ??= (async () => {
+    const { models, bytes, fromCache } = await fetchModels(modelsBase, progress);
+    for (const model of models) {
+      const [json, ...shards] = model.files;
+      try {
+        e.loadModel(model.name, json, shards);
+      } catch (error) {
+        throw new Error(`the model ${model.name} did not load: ${message(error)}`);
+      }
+    }
+    return { models: models.map((m) => m.name), bytes, fromCache };
+  })();
+  // A failed load may be retried by the next call.
+  modelsLoaded.catch(() => (modelsLoaded = null));
+  return modelsLoaded;
+}
+
+/** A cheap identity for a photo's bytes: length and a sampled checksum. */
+function keyOf(bytes: Uint8Array): string {
+  let hash = 2166136261;
+  const stride = Math.max(1, Math.floor(bytes.length / 65536));
+  for (let i = 0; i < bytes.length; i += stride) hash = Math.imul(hash ^ bytes[i], 16777619);
+  return `${bytes.length}:${hash >>> 0}`;
+}
+
+async function analyse(bytes: Uint8Array, maxPixels: number): Promise<Omit<Analysis, 'rgba'>> {
+  await loadModels(() => {});
+  const e = await current();
+  const analysis = e.analyse(bytes, maxPixels) as Omit<Analysis, 'rgba'>;
+  analysed = { key: keyOf(bytes), analysis };
+  return analysis;
 }
 
 type Handler<M extends Method> = (
@@ -82,17 +111,57 @@ type Handler<M extends Method> = (
 ) => Promise<EngineApi[M]['result']>;
 
 const handlers: { [M in Method]: Handler<M> } = {
-  async start({ backend }) {
+  async start({ backend, modelsBase: base }) {
+    modelsBase = base;
     engine ??= boot(backend);
     return (await engine).backend as BackendInfo;
   },
-  selfCheck({ size }, progress) {
-    return withEngine(async (e) => (await e.selfCheck(size, progress)) as EngineApi['selfCheck']['result']);
+  async selfCheck({ size }, progress) {
+    return (await (await current()).selfCheck(size, progress)) as EngineApi['selfCheck']['result'];
+  },
+  loadModels(_params, progress) {
+    return loadModels(progress);
+  },
+  async analyse({ bytes, maxPixels }) {
+    const analysis = await analyse(bytes, maxPixels);
+    const rgba = (await current()).photoPixels();
+    return { ...analysis, rgba };
+  },
+  async parsePrompt({ text }) {
+    await current();
+    return Engine.parsePrompt(text) as EngineApi['parsePrompt']['result'];
+  },
+  async presets() {
+    await current();
+    return Engine.presets() as EngineApi['presets']['result'];
+  },
+  async setTarget({ bytes, maxPixels }) {
+    await loadModels(() => {});
+    return (await (await current()).setTarget(bytes, maxPixels)) as EngineApi['setTarget']['result'];
+  },
+  async protect({ options, photo, maxPixels }, progress) {
+    // A fresh worker (after a cancel) no longer holds the photo: analyse it again.
+    if (analysed?.key !== keyOf(photo)) await analyse(photo, maxPixels);
+    const e = await current();
+    const report = (await e.protect(options, progress)) as EngineApi['protect']['result']['report'];
+    return { report, rgba: e.protectedPixels() };
+  },
+  async encode({ format, quality }) {
+    return (await current()).encode(format, quality);
   },
 };
 
-function reply(message: Reply) {
-  self.postMessage(message);
+function reply(message: Reply, transfer: Transferable[] = []) {
+  self.postMessage(message, transfer);
+}
+
+/** Large byte arrays in a result move to the page instead of being copied. */
+function transferables(value: unknown): Transferable[] {
+  if (value instanceof Uint8Array) return [value.buffer as ArrayBuffer];
+  if (value && typeof value === 'object') {
+    return Object.values(value).flatMap((v) => (v instanceof Uint8Array ? [v.buffer as ArrayBuffer] : []));
+  }
+  return [];
 }
 
 self.addEventListener('message', async (event: MessageEvent<Request>) => {
@@ -100,8 +169,11 @@ self.addEventListener('message', async (event: MessageEvent<Request>) => {
   try {
     const handler = handlers[method] as Handler<Method>;
     if (!handler) throw new TypeError(`unknown engine method ${String(method)}`);
-    const value = await handler(params as never, (progress) => reply({ id, kind: 'progress', progress }));
-    reply({ id, kind: 'result', value });
+    const value = await handler(params as never, (progress) => {
+      const preview = (progress as { preview?: { rgba: Uint8Array } }).preview;
+      reply({ id, kind: 'progress', progress }, preview ? [preview.rgba.buffer as ArrayBuffer] : []);
+    });
+    reply({ id, kind: 'result', value }, transferables(value));
   } catch (error) {
     const name = error instanceof Error ? error.name : 'Error';
     reply({ id, kind: 'error', error: { name, message: message(error) } });
