@@ -79,7 +79,7 @@ function showBackend(info: BackendInfo) {
 }
 
 async function startEngine() {
-  setState('starting');
+  if (!running) setState('starting');
   document.documentElement.dataset.engine = '';
   try {
     showBackend(await engine.start());
@@ -94,7 +94,7 @@ async function startEngine() {
     modelsOut.textContent = `Face models ready (${loaded.models.length} models, ${(loaded.bytes / 1e6).toFixed(1)} MB ${where}, ${((performance.now() - started) / 1000).toFixed(1)} s).`;
     document.documentElement.dataset.models = 'ready';
     await setupPresets();
-    setState(photo ? 'ready' : 'idle');
+    if (!running) setState(photo ? 'ready' : 'idle');
   } catch (error) {
     document.documentElement.dataset.engine = 'error';
     modelsOut.textContent = `The engine could not start: ${message(error)}`;
@@ -182,6 +182,7 @@ function drawFaces(analysis: Analysis) {
     box.type = 'checkbox';
     box.checked = true;
     box.value = String(i);
+    box.dataset.box = JSON.stringify(face);
     box.addEventListener('change', updateProtectButton);
     label.append(box, ` Face ${i + 1} (${Math.round(face.width)}×${Math.round(face.height)} px)`);
     faceList.append(label);

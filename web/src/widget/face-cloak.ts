@@ -37,6 +37,15 @@ img { max-width: 100%; display: block; margin-top: .75rem; border-radius: 4px; }
 .error { color: #b91c1c; }
 `;
 
+let shared: CSSStyleSheet | null = null;
+function sheet(): CSSStyleSheet {
+  if (!shared) {
+    shared = new CSSStyleSheet();
+    shared.replaceSync(STYLE);
+  }
+  return shared;
+}
+
 export class FaceCloakElement extends HTMLElement {
   static observedAttributes = ['backend', 'models'];
 
@@ -48,8 +57,10 @@ export class FaceCloakElement extends HTMLElement {
   constructor() {
     super();
     this.#root = this.attachShadow({ mode: 'open' });
+    // A constructed stylesheet, not a <style> element: a page whose Content-Security-Policy
+    // forbids inline styles (as facecloak's own does) still styles the widget.
+    this.#root.adoptedStyleSheets = [sheet()];
     this.#root.innerHTML = `
-      <style>${STYLE}</style>
       <div class="box" part="box">
         <div class="row">
           <label class="pick" part="pick">Choose a photo to protect

@@ -1,0 +1,316 @@
+// The app through the whole stack, in a real browser: page → worker → wasm → burn → device, on
+// the CPU fallback and on WebGPU (SwiftShader). A person's path: choose the astronaut, protect
+// it, compare, download; with the privacy promise checked on the wire, the responsiveness
+// promise checked with long-task timing, and an automated accessibility check.
+//
+// Searches are cut to a few steps (the Advanced "most steps" field): a full search takes
+// minutes on SwiftShader; the numbers here prove the path, the CLI's eval proves the method.
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { PNG } from 'pngjs';
+import { artifacts, foreignRequests, launch, openApp, root, screenshot, serveApp } from './harness.mjs';
+
+const ASTRONAUT = join(root, 'fixtures', 'astronaut.png');
+const AXE = join(root, 'node_modules', 'axe-core', 'axe.min.js');
+
+let app;
+before(async () => {
+  app = await serveApp();
+});
+after(async () => {
+  await app?.close();
+});
+
+/** Every request was a GET of one of the app's own static files, carrying nothing. */
+function assertOnlyOwnStaticFiles(requests, origin) {
+  assert.deepEqual(foreignRequests(requests, origin), [], "no request to any origin but the page's own");
+  for (const { url, method, postData } of requests) {
+    if (url.startsWith('blob:') || url.startsWith('data:')) continue;
+    assert.equal(method, 'GET', `${url} is fetched, never sent to`);
+    assert.equal(postData ?? null, null, `${url} carries no body`);
+    const { pathname, search } = new URL(url);
+    assert.ok(search === '' || search === '?backend=cpu', `${url} has no query carrying data`);
+    assert.match(
+      pathname,
+      /^\/(|index\.html|favicon\.svg|sw\.js|precache\.json|assets\/[\w.-]+|models\/[\w.-]+|examples\/embed\.html)$/,
+      `${url} is one of the app's static files`,
+    );
+  }
+  assert.ok(requests.some(({ url }) => url.endsWith('.wasm')), 'the worker fetched the wasm module (worker requests are recorded)');
+}
+
+async function until(page, predicate, timeout = 600_000) {
+  await page.waitForFunction(predicate, null, { timeout, polling: 250 });
+}
+
+async function modelsReady(page) {
+  await until(page, () => document.documentElement.dataset.models === 'ready' || document.documentElement.dataset.state === 'error');
+  assert.equal(await page.evaluate(() => document.documentElement.dataset.models), 'ready', await page.locator('#models').textContent());
+}
+
+async function choosePhoto(page, path = ASTRONAUT) {
+  await page.locator('#photo-input').setInputFiles(path);
+  await until(page, () => ['ready', 'error'].includes(document.documentElement.dataset.state));
+  assert.equal(await page.evaluate(() => document.documentElement.dataset.state), 'ready', await page.locator('#photo-status').textContent());
+}
+
+async function setSteps(page, steps, strength = 'low') {
+  await page.locator(`input[name=strength][value=${strength}]`).check();
+  if (!(await page.locator('#steps').isVisible())) await page.locator('details summary').click();
+  await page.locator('#steps').fill(String(steps));
+}
+
+/** Clicks Protect and waits for the result; returns the seconds it took. */
+async function protect(page) {
+  const started = Date.now();
+  await page.locator('#protect').click();
+  await until(page, () => ['done', 'error', 'cancelled'].includes(document.documentElement.dataset.state), 900_000);
+  assert.equal(await page.evaluate(() => document.documentElement.dataset.state), 'done', await page.locator('#protect-status').textContent());
+  return (Date.now() - started) / 1000;
+}
+
+async function scores(page) {
+  return page.locator('#scores .score').evaluateAll((rows) =>
+    rows.map((r) => ({ name: r.dataset.recognizer, before: +r.dataset.before, after: +r.dataset.after, threshold: +r.dataset.threshold })),
+  );
+}
+
+function decodePng(bytes) {
+  const png = PNG.sync.read(bytes);
+  return { width: png.width, height: png.height, data: png.data };
+}
+
+/** Records main-thread long tasks from the start of the page. */
+async function watchLongTasks(context) {
+  await context.addInitScript(() => {
+    window.__longTasks = [];
+    new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) window.__longTasks.push({ start: entry.startTime, duration: entry.duration });
+    }).observe({ type: 'longtask', buffered: true });
+  });
+}
+
+describe('without WebGPU (CPU fallback)', () => {
+  let browser;
+  before(async () => {
+    browser = await launch({ webgpu: false });
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  test('protect the astronaut: faces outlined, similarities drop, the download differs only inside the face', async () => {
+    const visit = await openApp(browser, app.origin);
+    const { page, context, requests, errors } = visit;
+    await watchLongTasks(context);
+    await page.reload();
+    await modelsReady(page);
+    assert.equal(await page.locator('#backend').getAttribute('data-kind'), 'cpu');
+    assert.match(await page.locator('#fallback').textContent(), /not on the GPU because .*(no WebGPU|no adapter)/);
+
+    await choosePhoto(page);
+    assert.match(await page.locator('#photo-status').textContent(), /1 face found in astronaut\.png \(512×512\)/);
+    const box = JSON.parse(await page.locator('#face-list input').getAttribute('data-box'));
+    assert.ok(box.x > 150 && box.x < 260 && box.y > 50 && box.y < 150, `the face box sits on her face: ${JSON.stringify(box)}`);
+
+    // The prompt's live swatch: what it understood, and what it did not.
+    await page.locator('#prompt').fill('berry lipstick, sparkly smoky eyeshadow');
+    await until(page, () => /sparkly/.test(document.querySelector('#not-understood').textContent));
+    assert.match(await page.locator('#swatches').textContent(), /Lips: #[0-9a-f]{6}/);
+    assert.equal(await page.locator('#not-understood').isVisible(), true);
+
+    await setSteps(page, 3);
+    const protectStarted = await page.evaluate(() => performance.now());
+    const seconds = await protect(page);
+    const protectEnded = await page.evaluate(() => performance.now());
+    await screenshot(page, 'app-cpu-protected');
+    console.log(`# CPU fallback: protected the astronaut in ${seconds.toFixed(1)} s (3 steps, 3 surrogates)`);
+
+    // The similarity bars show a drop for every recognizer.
+    const measured = await scores(page);
+    assert.deepEqual(measured.map((s) => s.name), ['faceres', 'faceres-deep', 'mobileface']);
+    for (const s of measured) assert.ok(s.after < s.before - 0.2, `${s.name}: ${s.before} → ${s.after}`);
+    assert.match(await page.locator('#quality').textContent(), /SSIM 0\.9\d\d/);
+
+    // The page never froze: no main-thread task over 200 ms while the engine worked.
+    const longTasks = await page.evaluate(([from, to]) => window.__longTasks.filter((t) => t.start >= from && t.start <= to), [protectStarted, protectEnded]);
+    assert.deepEqual(longTasks.filter((t) => t.duration > 200), [], 'no main-thread long task over 200 ms during a protect');
+
+    // The download: a PNG, the same size, bit-identical outside the face.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#download').click()]);
+    assert.equal(download.suggestedFilename(), 'astronaut.protected.png');
+    const protectedPng = decodePng(readFileSync(await download.path()));
+    const original = decodePng(readFileSync(ASTRONAUT));
+    assert.equal(protectedPng.width, original.width);
+    let changed = 0;
+    let outside = 0;
+    const margin = 0.6; // the pasted region is the face oval and forehead around the detector's box
+    for (let y = 0; y < original.height; y++) {
+      for (let x = 0; x < original.width; x++) {
+        const i = (y * original.width + x) * 4;
+        if ([0, 1, 2].every((c) => original.data[i + c] === protectedPng.data[i + c])) continue;
+        changed++;
+        const inside =
+          x >= box.x - margin * box.width && x <= box.x + (1 + margin) * box.width &&
+          y >= box.y - margin * box.height && y <= box.y + (1 + margin) * box.height;
+        if (!inside) outside++;
+      }
+    }
+    assert.ok(changed > 1000, `the face changed (${changed} pixels)`);
+    assert.equal(outside, 0, 'no pixel changed outside the face');
+    assert.ok(changed < 0.15 * original.width * original.height, `most of the photo is untouched (${changed} changed)`);
+
+    // JPEG with a quality slider.
+    await page.locator('#format').selectOption('jpeg');
+    await page.locator('#quality-slider').fill('80');
+    const [jpeg] = await Promise.all([page.waitForEvent('download'), page.locator('#download').click()]);
+    assert.equal(jpeg.suggestedFilename(), 'astronaut.protected.jpg');
+    const jpegBytes = readFileSync(await jpeg.path());
+    assert.deepEqual([...jpegBytes.subarray(0, 3)], [0xff, 0xd8, 0xff]);
+    assert.equal(jpegBytes.includes(Buffer.from('Exif')), false, 'no EXIF in the JPEG');
+
+    // Accessibility: axe-core's WCAG 2 A/AA rules on the finished page.
+    await page.evaluate(readFileSync(AXE, 'utf8'));
+    const violations = await page.evaluate(async () => {
+      const result = await window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa'] });
+      return result.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+    });
+    assert.deepEqual(violations, [], 'no WCAG 2 A/AA violations');
+
+    assert.deepEqual(errors, [], 'no console errors');
+    assertOnlyOwnStaticFiles(requests, app.origin);
+    await context.close();
+  });
+
+  test('keyboard only: choose a photo and protect it without a mouse', async () => {
+    const visit = await openApp(browser, app.origin, '/?backend=cpu');
+    const { page, context } = visit;
+    await modelsReady(page);
+    // Tab to the photo button and press Enter: the file chooser opens.
+    let chooser = null;
+    page.once('filechooser', (c) => (chooser = c));
+    for (let i = 0; i < 10 && !chooser; i++) {
+      await page.keyboard.press('Tab');
+      const focused = await page.evaluate(() => document.activeElement?.id);
+      if (focused === 'photo-input') {
+        const [c] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Enter')]);
+        chooser = c;
+      }
+    }
+    assert.ok(chooser, 'the photo chooser is reachable with Tab and opens with Enter');
+    await chooser.setFiles(ASTRONAUT);
+    await until(page, () => document.documentElement.dataset.state === 'ready');
+    await setSteps(page, 1);
+    await page.locator('#protect').focus();
+    await page.keyboard.press('Enter');
+    await until(page, () => ['done', 'error'].includes(document.documentElement.dataset.state));
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.state), 'done');
+    await context.close();
+  });
+
+  test('cancel mid-run leaves the app usable', async () => {
+    const visit = await openApp(browser, app.origin, '/?backend=cpu');
+    const { page, context } = visit;
+    await modelsReady(page);
+    await choosePhoto(page);
+    await setSteps(page, 200, 'high');
+    await page.locator('#protect').click();
+    await until(page, () => /step [2-9]/.test(document.querySelector('#protect-status').textContent));
+    await page.locator('#cancel').click();
+    await until(page, () => document.documentElement.dataset.state === 'cancelled');
+    assert.match(await page.locator('#protect-status').textContent(), /Cancelled/);
+    assert.equal(await page.locator('#result').isHidden(), true);
+    await screenshot(page, 'app-cancelled');
+    // The engine restarted; the same photo protects (the new worker analyses it again).
+    await modelsReady(page);
+    await setSteps(page, 1, 'low');
+    await protect(page);
+    assert.equal((await scores(page)).length, 3);
+    assert.deepEqual(visit.errors, []);
+    await context.close();
+  });
+
+  test('a HEIC photo gets a clear message, and a photo with no face says so', async () => {
+    const visit = await openApp(browser, app.origin, '/?backend=cpu');
+    const { page, context } = visit;
+    await modelsReady(page);
+    const heic = Buffer.concat([Buffer.from([0, 0, 0, 24]), Buffer.from('ftypheic'), Buffer.alloc(64)]);
+    await page.locator('#photo-input').setInputFiles({ name: 'IMG_0001.HEIC', mimeType: 'image/heic', buffer: heic });
+    await until(page, () => /HEIC/.test(document.querySelector('#photo-status').textContent));
+    assert.match(await page.locator('#photo-status').textContent(), /IMG_0001\.HEIC is a HEIC\/HEIF photo .* Export it as JPEG/);
+    const blank = new PNG({ width: 64, height: 64 });
+    blank.data.fill(200);
+    await page.locator('#photo-input').setInputFiles({ name: 'wall.png', mimeType: 'image/png', buffer: PNG.sync.write(blank) });
+    await until(page, () => /No face/.test(document.querySelector('#photo-status').textContent));
+    assert.equal(await page.locator('#protect').isDisabled(), true);
+    await context.close();
+  });
+
+  test('after the first visit the app works offline (service worker, cached models)', async () => {
+    const visit = await openApp(browser, app.origin, '/?backend=cpu');
+    const { page, context } = visit;
+    await modelsReady(page);
+    // Installed (its precache filled), then a second visit that it controls.
+    await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
+    await page.reload();
+    await until(page, () => navigator.serviceWorker.controller !== null, 60_000);
+    await modelsReady(page);
+    await context.setOffline(true);
+    await page.reload();
+    await modelsReady(page);
+    assert.match(await page.locator('#models').textContent(), /from this browser’s cache/);
+    await choosePhoto(page);
+    assert.match(await page.locator('#photo-status').textContent(), /1 face found/);
+    await screenshot(page, 'app-offline');
+    await context.close();
+  });
+
+  test('the <face-cloak> widget on a plain page', async () => {
+    const visit = await openApp(browser, app.origin, '/examples/embed.html');
+    const { page, context } = visit;
+    await page.locator('face-cloak').evaluate((el) => el.setAttribute('steps', '2'));
+    await page.locator('face-cloak input[type=file]').setInputFiles(ASTRONAUT);
+    await until(page, () => ['done', 'error'].includes(document.documentElement.dataset.widget));
+    await screenshot(page, 'widget-embed');
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.widget), 'done', await page.locator('#log').textContent());
+    assert.match(await page.locator('#log').textContent(), /face-cloak-done: 1 face\(s\), \d+ bytes of image\/png, after 2 progress events/);
+    assert.equal(await page.locator('face-cloak img').isVisible(), true);
+    assert.deepEqual(visit.errors, []);
+    assertOnlyOwnStaticFiles(visit.requests, app.origin);
+    await context.close();
+  });
+});
+
+describe('with WebGPU (headless Chromium, SwiftShader)', () => {
+  let browser;
+  before(async () => {
+    browser = await launch({ webgpu: true });
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  test('protect the astronaut on WebGPU', async () => {
+    const visit = await openApp(browser, app.origin);
+    const { page, context } = visit;
+    await modelsReady(page);
+    assert.equal(await page.locator('#backend').getAttribute('data-kind'), 'gpu');
+    assert.match(await page.locator('#backend').textContent(), /WebGPU \(.*swiftshader/i);
+    assert.equal(await page.locator('#fallback').isHidden(), true);
+    await choosePhoto(page);
+    await setSteps(page, 1);
+    const seconds = await protect(page);
+    console.log(`# WebGPU (SwiftShader): protected the astronaut in ${seconds.toFixed(1)} s (1 step, shaders compiled on first use)`);
+    await screenshot(page, 'app-webgpu-protected');
+    assert.match(await page.locator('#protect-status').textContent(), /on WebGPU/);
+    for (const s of await scores(page)) assert.ok(s.after < s.before - 0.1, `${s.name}: ${s.before} → ${s.after}`);
+    assert.deepEqual(visit.errors, []);
+    assertOnlyOwnStaticFiles(visit.requests, app.origin);
+    await context.close();
+  });
+});
+
+export { artifacts };
