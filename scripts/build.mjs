@@ -141,8 +141,9 @@ if (!args.has('--skip-vite')) {
   await build({ root, mode, logLevel: 'info', configFile: join(root, 'vite.widget.config.ts') });
   const widget = join(root, 'dist-widget');
   copyModels(join(widget, 'models'));
-  for (const file of ['package.json', 'README.md', 'face-cloak.d.ts']) {
+  for (const file of ['package.json', 'README.md']) {
     copyFileSync(join(root, 'web', 'widget-package', file), join(widget, file));
   }
+  run(join(root, 'node_modules', '.bin', 'tsc'), ['-p', join(root, 'web', 'widget-package', 'tsconfig.json')]);
   console.log(`built the <face-cloak> package in ${widget} (npm pack dist-widget)`);
 }

@@ -198,4 +198,9 @@ declare global {
   interface HTMLElementTagNameMap {
     'face-cloak': FaceCloakElement;
   }
+  interface HTMLElementEventMap {
+    'face-cloak-progress': CustomEvent<StepProgress>;
+    'face-cloak-done': CustomEvent<FaceCloakResult>;
+    'face-cloak-error': CustomEvent<{ name: string; message: string }>;
+  }
 }
