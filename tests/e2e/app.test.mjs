@@ -7,7 +7,7 @@
 // minutes on SwiftShader; the numbers here prove the path, the CLI's eval proves the method.
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { PNG } from 'pngjs';
@@ -278,8 +278,90 @@ describe('without WebGPU (CPU fallback)', () => {
     assert.equal(await page.evaluate(() => document.documentElement.dataset.widget), 'done', await page.locator('#log').textContent());
     assert.match(await page.locator('#log').textContent(), /face-cloak-done: 1 face\(s\), \d+ bytes of image\/png, after 2 progress events/);
     assert.equal(await page.locator('face-cloak img').isVisible(), true);
+
+    // The method, called by the embedding page's own script with an ImageBitmap.
+    const fromBitmap = await page.evaluate(async (base64) => {
+      const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+      const bitmap = await createImageBitmap(new Blob([bytes], { type: 'image/png' }));
+      const element = document.querySelector('face-cloak');
+      element.setAttribute('steps', '1');
+      const { blob, report } = await element.protect(bitmap);
+      return { type: blob.type, size: blob.size, faces: report.faces.length, width: report.width };
+    }, readFileSync(ASTRONAUT).toString('base64'));
+    assert.deepEqual({ ...fromBitmap, size: fromBitmap.size > 100_000 }, { type: 'image/png', size: true, faces: 1, width: 512 });
     assert.deepEqual(visit.errors, []);
     assertOnlyOwnStaticFiles(visit.requests, app.origin);
+    await context.close();
+  });
+});
+
+// The team's photos sit beside the clone (../shared/faces); elsewhere these tests skip, except
+// in CI, where a missing folder is a failure.
+const FACES = process.env.FACECLOAK_SHARED ? join(process.env.FACECLOAK_SHARED, 'faces') : join(root, '..', 'shared', 'faces');
+const haveFaces = existsSync(join(FACES, 'MANIFEST.csv'));
+if (!haveFaces && process.env.CI === 'true') throw new Error(`${FACES} is missing, and CI=true needs it`);
+const skipFaces = haveFaces ? false : `${FACES} is missing (the team's test faces are not beside this clone)`;
+
+describe('with the team photos (CPU fallback)', { skip: skipFaces }, () => {
+  let browser;
+  before(async () => {
+    browser = await launch({ webgpu: false });
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  test('a group photo: protect only the chosen face; the others stay bit-identical', async () => {
+    const { page, context, errors } = await openApp(browser, app.origin, '/?backend=cpu');
+    await modelsReady(page);
+    await choosePhoto(page, join(FACES, 'groups', 'sample5.jpg'));
+    assert.match(await page.locator('#photo-status').textContent(), /^5 faces found in sample5\.jpg \(1920×1398\)/);
+    const boxes = await page.locator('#face-list input').evaluateAll((inputs) => inputs.map((i) => JSON.parse(i.dataset.box)));
+    // Only face 2.
+    for (const i of [0, 2, 3, 4]) await page.locator('#face-list input').nth(i).uncheck();
+    await setSteps(page, 1);
+    await protect(page);
+    await screenshot(page, 'app-group-one-face');
+    assert.equal(await page.locator('#scores .face-scores').count(), 1);
+    const changed = await page.evaluate(() => {
+      const pixels = (id) => {
+        const c = document.querySelector(id);
+        return c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      };
+      const [a, b] = [pixels('#before'), pixels('#after')];
+      const width = document.querySelector('#before').width;
+      const out = [];
+      for (let i = 0; i < a.length; i += 4) if (a[i] !== b[i] || a[i + 1] !== b[i + 1] || a[i + 2] !== b[i + 2]) out.push([(i / 4) % width, Math.floor(i / 4 / width)]);
+      return out;
+    });
+    const near = (box, [x, y], margin = 0.6) =>
+      x >= box.x - margin * box.width && x <= box.x + (1 + margin) * box.width && y >= box.y - margin * box.height && y <= box.y + (1 + margin) * box.height;
+    assert.ok(changed.length > 500, `face 2 changed (${changed.length} pixels)`);
+    assert.deepEqual(changed.filter((p) => !near(boxes[1], p)).slice(0, 5), [], 'every changed pixel is at face 2');
+    for (const i of [0, 2, 3, 4]) {
+      assert.equal(changed.filter((p) => near(boxes[i], p, 0)).length, 0, `face ${i + 1} (not chosen) is untouched`);
+    }
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  test('impersonation: the astronaut moves towards Obama', async () => {
+    const { page, context, errors } = await openApp(browser, app.origin, '/?backend=cpu');
+    await modelsReady(page);
+    await choosePhoto(page);
+    await page.locator('input[name=mode][value=impersonate]').check();
+    assert.equal(await page.locator('#protect').isDisabled(), true, 'Protect waits for a target photo');
+    await page.locator('#target-input').setInputFiles(join(FACES, 'face_recognition', 'obama.jpg'));
+    await until(page, () => /Target set|Could not/.test(document.querySelector('#target-status').textContent));
+    assert.match(await page.locator('#target-status').textContent(), /Target set from obama\.jpg/);
+    await setSteps(page, 4);
+    await protect(page);
+    await screenshot(page, 'app-impersonate');
+    const measured = await scores(page);
+    assert.equal(measured.length, 3);
+    for (const s of measured) assert.ok(s.after > s.before + 0.02, `${s.name}: similarity to Obama ${s.before} → ${s.after}`);
+    assert.match(await page.locator('#protocol').textContent(), /target/);
+    assert.deepEqual(errors, []);
     await context.close();
   });
 });
