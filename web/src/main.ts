@@ -353,6 +353,7 @@ protectButton.addEventListener('click', async () => {
       { signal, onProgress: (step) => showStep(step, started) },
     );
     showResult(photo.analysis, rgba, report);
+    showBackend(report.backend); // it changes if the GPU was lost during the run
     progressBar.value = progressBar.max;
     protectStatus.textContent = `Done in ${formatSeconds(report.seconds)} on ${report.backend.kind === 'gpu' ? 'WebGPU' : 'the CPU'}.`;
     setState('done');

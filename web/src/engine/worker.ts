@@ -70,6 +70,25 @@ function current(): Promise<Engine> {
   return engine;
 }
 
+/**
+ * Runs `task` on the engine. If it fails because the GPU device was lost, the engine moves to
+ * the CPU (saying why), with the models loaded again and the photo analysed again, and the
+ * task runs once more there. (A target set for impersonation must be set again.)
+ */
+async function withEngine<T>(task: (engine: Engine) => Promise<T>): Promise<T> {
+  const started = await current();
+  try {
+    return await task(started);
+  } catch (error) {
+    const lost = started.deviceLost;
+    if (!lost) throw error;
+    engine = Promise.resolve(Engine.startCpu(`the GPU device was lost (${lost})`));
+    modelsLoaded = null;
+    analysed = null;
+    return task(await engine);
+  }
+}
+
 async function loadModels(progress: (p: Progress) => void) {
   const e = await current();
   modelsLoaded ??= (async () => {
@@ -135,16 +154,19 @@ const handlers: { [M in Method]: Handler<M> } = {
     await current();
     return Engine.presets() as EngineApi['presets']['result'];
   },
-  async setTarget({ bytes, maxPixels }) {
-    await loadModels(() => {});
-    return (await (await current()).setTarget(bytes, maxPixels)) as EngineApi['setTarget']['result'];
+  setTarget({ bytes, maxPixels }) {
+    return withEngine(async (e) => {
+      await loadModels(() => {});
+      return (await e.setTarget(bytes, maxPixels)) as EngineApi['setTarget']['result'];
+    });
   },
-  async protect({ options, photo, maxPixels }, progress) {
-    // A fresh worker (after a cancel) no longer holds the photo: analyse it again.
-    if (analysed?.key !== keyOf(photo)) await analyse(photo, maxPixels);
-    const e = await current();
-    const report = (await e.protect(options, progress)) as EngineApi['protect']['result']['report'];
-    return { report, rgba: e.protectedPixels() };
+  protect({ options, photo, maxPixels }, progress) {
+    return withEngine(async (e) => {
+      // A fresh worker (after a cancel, or a lost GPU) no longer holds the photo: analyse it again.
+      if (analysed?.key !== keyOf(photo)) await analyse(photo, maxPixels);
+      const report = (await e.protect(options, progress)) as EngineApi['protect']['result']['report'];
+      return { report, rgba: e.protectedPixels() };
+    });
   },
   async encode({ format, quality }) {
     return (await current()).encode(format, quality);
