@@ -20,6 +20,7 @@ use burn::tensor::{
     ops::{ConvOptions, MaxPoolOptions, PadMode},
 };
 
+use crate::flex_conv;
 use crate::{Activation, BinaryOp, Conv, HostData, HostTensor, Model, Node, Op, Padding, ReduceKind, UnaryOp};
 
 /// What can go wrong while running a model: shapes that do not fit (the wrong input size, a
@@ -100,6 +101,9 @@ pub struct Executor {
     values: HashMap<usize, Value>,
     /// Conv filters (node index of the *conv*) in burn's `[out, in/groups, kh, kw]` layout.
     filters: HashMap<usize, Tensor<4>>,
+    /// On burn's CPU backend (Flex): each convolution's filter and activation for the fused
+    /// single-node convolution of `flex_conv`.
+    flex: HashMap<usize, (flex_conv::Filter, flex_conv::Activation)>,
     /// Multiply-adds of the convolutions and matmuls of the latest run (for GFLOP/s figures).
     multiply_adds: AtomicU64,
 }
@@ -150,7 +154,26 @@ impl Executor {
                 values.remove(&filter);
             }
         }
-        Ok(Executor { model, device: device.clone(), values, filters, multiply_adds: AtomicU64::new(0) })
+        let mut flex = HashMap::new();
+        for (&index, filter) in &filters {
+            let Op::Conv2d(conv) = model.graph.nodes[index].op else { continue };
+            let Some(prepared) = flex_conv::Filter::new(filter, conv.depthwise) else { continue };
+            let activation = match conv.activation {
+                Activation::None => flex_conv::Activation::None,
+                Activation::Relu => flex_conv::Activation::Relu,
+                Activation::Relu6 => flex_conv::Activation::Relu6,
+                Activation::Prelu => {
+                    let slot = if conv.bias { 3 } else { 2 };
+                    let alpha = model.graph.nodes[index].inputs.get(slot).and_then(|p| model.constants.get(&p.node));
+                    match alpha.map(|a| &a.data) {
+                        Some(HostData::F32(alpha)) => flex_conv::Activation::Prelu(alpha.as_slice().into()),
+                        _ => continue, // a computed slope: the generic path handles it
+                    }
+                }
+            };
+            flex.insert(index, (prepared, activation));
+        }
+        Ok(Executor { model, device: device.clone(), values, filters, flex, multiply_adds: AtomicU64::new(0) })
     }
 
     /// The model this executor runs.
@@ -206,6 +229,13 @@ impl Executor {
                 }
             }
         }
+        // Constants first: a rewrite at load (fuse.rs) may have a node read a constant that
+        // comes after it in the file's order.
+        for (&index, value) in &self.values {
+            if needed[index] {
+                values[index] = Some(value.clone());
+            }
+        }
         for index in 0..values.len() {
             if !needed[index] || values[index].is_some() {
                 continue;
@@ -243,11 +273,12 @@ impl Executor {
         &self,
         index: usize,
         padding: Padding,
+        axis: usize,
         size: usize,
         kernel: usize,
         stride: usize,
     ) -> Result<((usize, usize), usize), ExecError> {
-        tf_padding(padding, size, kernel, stride)
+        tf_padding(padding, axis, size, kernel, stride)
             .ok_or_else(|| self.error(index, &format!("a {kernel}-pixel window does not fit {size} pixels")))
     }
 
@@ -285,8 +316,8 @@ impl Executor {
             Op::Conv2d(conv) => self.conv(index, conv, args)?,
             Op::MaxPool { kernel, strides, padding } => {
                 let (x, [n, h, w, c]) = self.nchw(index, args[0])?;
-                let (ph, oh) = self.padding(index, *padding, h, kernel[0], strides[0])?;
-                let (pw, ow) = self.padding(index, *padding, w, kernel[1], strides[1])?;
+                let (ph, oh) = self.padding(index, *padding, 0, h, kernel[0], strides[0])?;
+                let (pw, ow) = self.padding(index, *padding, 1, w, kernel[1], strides[1])?;
                 let options = MaxPoolOptions {
                     kernel_size: *kernel,
                     stride: *strides,
@@ -396,8 +427,8 @@ impl Executor {
             return Err(self
                 .error(index, &format!("the input has {c} channels, the filter expects {}", cin_per_group * groups)));
         }
-        let (ph, oh) = self.padding(index, conv.padding, h, kh, conv.strides[0])?;
-        let (pw, ow) = self.padding(index, conv.padding, w, kw, conv.strides[1])?;
+        let (ph, oh) = self.padding(index, conv.padding, 0, h, kh, conv.strides[0])?;
+        let (pw, ow) = self.padding(index, conv.padding, 1, w, kw, conv.strides[1])?;
         let options = ConvOptions { stride: conv.strides, padding: [ph, pw], dilation: [1, 1], groups };
         let bias = if conv.bias {
             let (b, _, _) = self.float(index, args[1])?;
@@ -406,8 +437,14 @@ impl Executor {
             None
         };
         self.multiply_adds.fetch_add((n * oh * ow * cout * cin_per_group * kh * kw) as u64, Ordering::Relaxed);
+        if let Some((prepared, activation)) = self.flex.get(&index) {
+            if let Some(y) = flex_conv::conv(&x, prepared, bias.as_ref(), &options, activation) {
+                return Ok(Value::Float { t: y, shape: vec![n, oh, ow, cout], nchw: true });
+            }
+        }
         let y = conv2d(x, filter.clone(), bias, options);
-        let y = self.activate(index, conv.activation, y, args.get(2).copied(), true)?;
+        let alpha = args.get(if conv.bias { 2 } else { 1 }).copied();
+        let y = self.activate(index, conv.activation, y, alpha, true)?;
         Ok(Value::Float { t: y, shape: vec![n, oh, ow, cout], nchw: true })
     }
 
@@ -425,6 +462,7 @@ impl Executor {
             // burn's relu, not clamp_min: its backward is one compare and fill, where clamp's
             // goes through a three-way select (13% of a faceres forward+backward on flex).
             Activation::Relu => relu(y),
+            Activation::Relu6 => y.clamp(0.0, 6.0),
             Activation::Prelu => {
                 let alpha = alpha.ok_or_else(|| self.error(index, "PReLU has no alpha"))?;
                 let (a, shape, a_nchw) = self.float(index, alpha)?;
@@ -560,14 +598,25 @@ fn to_plain(t: Tensor<4>, nchw: bool) -> Tensor<4> {
     if nchw { t.permute([0, 2, 3, 1]) } else { t }
 }
 
-/// TensorFlow's padding for one spatial axis: `(begin, end)` and the output size, `None` when
-/// the input is smaller than a `VALID` window (or empty). `SAME` gives `ceil(size / stride)`
-/// outputs and puts the odd padded pixel at the end.
-pub fn tf_padding(padding: Padding, size: usize, kernel: usize, stride: usize) -> Option<((usize, usize), usize)> {
+/// TensorFlow's padding for spatial `axis` (0 vertical, 1 horizontal): `(begin, end)` and the
+/// output size, `None` when the (padded) input is smaller than the window (or empty). `SAME`
+/// gives `ceil(size / stride)` outputs and puts the odd padded pixel at the end.
+pub fn tf_padding(
+    padding: Padding,
+    axis: usize,
+    size: usize,
+    kernel: usize,
+    stride: usize,
+) -> Option<((usize, usize), usize)> {
     if size == 0 || stride == 0 {
         return None;
     }
     match padding {
+        Padding::Explicit(pads) => {
+            let (before, after) = *pads.get(axis)?;
+            let padded = size + before + after;
+            (padded >= kernel).then(|| ((before, after), (padded - kernel) / stride + 1))
+        }
         Padding::Valid => (size >= kernel).then(|| ((0, 0), (size - kernel) / stride + 1)),
         Padding::Same => {
             let out = size.div_ceil(stride);

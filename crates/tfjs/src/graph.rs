@@ -17,6 +17,9 @@ pub enum Padding {
     Same,
     /// TF `VALID`: no padding.
     Valid,
+    /// Explicit `(before, after)` pixels for the vertical and horizontal axes: what a `Pad` node
+    /// in front of a `VALID` convolution becomes when it is fused into it.
+    Explicit([(usize, usize); 2]),
 }
 
 /// An activation fused into a convolution or matmul (`_FusedConv2D[BiasAdd, Relu]`, …).
@@ -26,6 +29,8 @@ pub enum Activation {
     None,
     /// `max(x, 0)`.
     Relu,
+    /// `min(max(x, 0), 6)`.
+    Relu6,
     /// `max(x, 0) + alpha · min(x, 0)`, alpha per channel (the node's last input).
     Prelu,
 }
@@ -341,6 +346,7 @@ impl<'a> Attrs<'a> {
             [] => (false, Activation::None),
             ["BiasAdd"] => (true, Activation::None),
             ["BiasAdd", "Relu"] => (true, Activation::Relu),
+            ["BiasAdd", "Relu6"] => (true, Activation::Relu6),
             ["BiasAdd", "Prelu"] => (true, Activation::Prelu),
             other => {
                 return Err(self.error("fused_ops", format!("is {other:?}, which is not supported")));

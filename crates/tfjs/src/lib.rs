@@ -24,7 +24,10 @@
 mod error;
 #[cfg(feature = "exec")]
 pub mod exec;
+#[cfg(feature = "exec")]
+mod flex_conv;
 mod fold;
+mod fuse;
 pub mod graph;
 mod json;
 pub mod weights;
@@ -41,6 +44,21 @@ pub use weights::{HostData, HostTensor};
 pub const MAX_MODEL_JSON_BYTES: usize = 64 << 20;
 /// The most weight bytes we accept (the biggest face model's are 14 MB).
 pub const MAX_WEIGHT_BYTES: usize = 1 << 30;
+
+/// Rewrites [`Model::load_with`] makes after constant folding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Fold the element-wise tails of convolutions (batch-norm scale and shift, clipped ReLU,
+    /// PReLU written as four nodes, explicit `Pad`) into the convolutions (`fuse.rs`). On by
+    /// default; off gives the graph exactly as the file has it, e.g. to check the fusion.
+    pub fuse: bool,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions { fuse: true }
+    }
+}
 
 /// A loaded TFJS graph model: its graph, its weights, its named inputs and outputs.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,6 +95,11 @@ impl Model {
     /// Loads a model from the bytes of its `model.json` and of its weight shards (in the order
     /// of [`shard_paths`]).
     pub fn load(model_json: &[u8], shards: &[&[u8]]) -> Result<Model, LoadError> {
+        Model::load_with(model_json, shards, LoadOptions::default())
+    }
+
+    /// [`load`](Self::load), with the rewrites made at load chosen by `options`.
+    pub fn load_with(model_json: &[u8], shards: &[&[u8]], options: LoadOptions) -> Result<Model, LoadError> {
         let total: usize = shards.iter().map(|s| s.len()).sum();
         if total > MAX_WEIGHT_BYTES {
             return Err(LoadError::TooLarge { what: "the weight shards", got: total, limit: MAX_WEIGHT_BYTES });
@@ -137,7 +160,11 @@ impl Model {
         let mut graph = graph;
         let output_nodes: Vec<usize> = outputs.iter().map(|&(_, index)| index).collect();
         fold::fold_constants(&mut graph, &mut constants, &output_nodes)?;
-        Ok(Model { graph, constants, inputs, outputs })
+        let mut model = Model { graph, constants, inputs, outputs };
+        if options.fuse {
+            fuse::fuse(&mut model.graph, &mut model.constants, &mut model.outputs);
+        }
+        Ok(model)
     }
 
     /// Names of the inputs.

@@ -446,7 +446,8 @@ async fn run_protect(
                     let picture = js_sys::Object::new();
                     let _ = Reflect::set(&picture, &"width".into(), &(preview.width as u32).into());
                     let _ = Reflect::set(&picture, &"height".into(), &(preview.height as u32).into());
-                    let _ = Reflect::set(&picture, &"rgba".into(), &Uint8Array::from(session::rgba(preview).as_slice()));
+                    let _ =
+                        Reflect::set(&picture, &"rgba".into(), &Uint8Array::from(session::rgba(preview).as_slice()));
                     let _ = Reflect::set(&value, &"preview".into(), &picture);
                 }
                 let _ = callback.call1(&JsValue::NULL, &value);

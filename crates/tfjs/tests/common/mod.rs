@@ -1,5 +1,5 @@
 //! Helpers shared by the integration tests: a tiny model written by hand, and the real models.
-#![allow(dead_code)] // each test file uses a different subset
+#![allow(dead_code, unused_imports)] // each test file uses a different subset
 
 use facecloak_tfjs::{LoadError, Model};
 use serde_json::{Value, json};
