@@ -193,7 +193,11 @@ impl Executor {
     }
 
     /// Runs the graph on NHWC `inputs` (by input name) and returns every declared output.
+    ///
+    /// Denormal floats are flushed to zero on this thread and burn's CPU threads from here on
+    /// ([`crate::denormals`]), so a backward pass run on this thread afterwards has it too.
     pub fn run(&self, inputs: &[(&str, Tensor<4>)]) -> Result<Vec<Output>, ExecError> {
+        crate::denormals::flush_while_running();
         self.multiply_adds.store(0, Ordering::Relaxed);
         let mut values: Vec<Option<Value>> = vec![None; self.model.graph.nodes.len()];
         for (name, tensor) in inputs {

@@ -18,6 +18,7 @@
 //! Any other backend (wgpu, ndarray) gets `None` and the executor builds the layer from
 //! generic burn ops, with the same result.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -52,10 +53,13 @@ pub(crate) struct Filter {
 impl Filter {
     /// `None` when `filter` does not live on Flex.
     pub(crate) fn new(filter: &Tensor<4>, depthwise: bool) -> Option<Filter> {
+        // The executor's filters are permuted views of TF's layout; Flex would copy them into
+        // place on every call (4 MB for faceres's last layer), so they are copied once here.
         let weight = primitive(filter)?;
+        let weight = if weight.is_contiguous() { weight } else { weight.to_contiguous() };
         let [cout, cin, kh, kw] = filter.dims();
         let transposed = (!depthwise && kh == 1 && kw == 1).then(|| {
-            let w = contiguous(&weight);
+            let w = slice(&weight);
             let mut t = vec![0f32; cout * cin];
             for o in 0..cout {
                 for i in 0..cin {
@@ -76,10 +80,11 @@ fn primitive<const D: usize>(t: &Tensor<D>) -> Option<FlexTensor> {
     t.clone().try_into_primitive::<Autodiff<Flex>>().ok().map(|a| a.into_primitive())
 }
 
-fn contiguous(t: &FlexTensor) -> Vec<f32> {
+/// The values of an f32 tensor in row-major order: borrowed when it is contiguous.
+fn slice(t: &FlexTensor) -> Cow<'_, [f32]> {
     match t.as_slice::<f32>() {
-        Some(s) => s.to_vec(),
-        None => t.to_contiguous().as_slice::<f32>().map(<[f32]>::to_vec).unwrap_or_default(),
+        Some(s) => Cow::Borrowed(s),
+        None => Cow::Owned(t.to_contiguous().as_slice::<f32>().map(<[f32]>::to_vec).unwrap_or_default()),
     }
 }
 
@@ -136,7 +141,24 @@ fn forward(
     activation: &Activation,
     keep: bool,
 ) -> (FlexTensor, Option<FlexTensor>) {
-    let mut z = Flex::conv2d(x, filter.weight.clone(), bias, options.clone());
+    let x_shape: [usize; 4] = x.shape().dims();
+    let [_, _, kh, kw] = filter.weight.shape().dims();
+    let out_side = |axis: usize, size: usize, k: usize| {
+        let (before, after) = options.padding[axis];
+        (size + before + after).checked_sub(k).map(|v| v / options.stride[axis] + 1)
+    };
+    let depthwise = match (out_side(0, x_shape[2], kh), out_side(1, x_shape[3], kw)) {
+        (Some(oh), Some(ow)) => Depthwise::new(&filter.weight, x_shape, [oh, ow], options),
+        _ => None,
+    };
+    let mut z = match depthwise {
+        Some(d) => {
+            let bias = bias.as_ref().map(slice);
+            let y = d.forward(&slice(&x), &slice(&filter.weight), bias.as_deref());
+            FlexTensor::from_data(TensorData::new(y, Shape::new([x_shape[0], x_shape[1], d.output[0], d.output[1]])))
+        }
+        None => Flex::conv2d(x, filter.weight.clone(), bias, options.clone()),
+    };
     if !z.is_contiguous() {
         z = z.to_contiguous();
     }
@@ -199,16 +221,15 @@ fn input_gradient(state: &State, grad: FlexTensor) -> FlexTensor {
     let grad = match (&state.activation, &state.saved) {
         (Activation::None, _) | (_, None) => grad,
         (activation, Some(saved)) => {
-            let g = contiguous(&grad);
-            let s = contiguous(saved);
+            let (g, s) = (slice(&grad), slice(saved));
             let out: Vec<f32> = match activation {
-                Activation::Relu => g.iter().zip(&s).map(|(&g, &y)| if y > 0.0 { g } else { 0.0 }).collect(),
+                Activation::Relu => g.iter().zip(s.iter()).map(|(&g, &y)| if y > 0.0 { g } else { 0.0 }).collect(),
                 Activation::Relu6 => {
-                    g.iter().zip(&s).map(|(&g, &y)| if y > 0.0 && y < 6.0 { g } else { 0.0 }).collect()
+                    g.iter().zip(s.iter()).map(|(&g, &y)| if y > 0.0 && y < 6.0 { g } else { 0.0 }).collect()
                 }
                 Activation::Prelu(alpha) => {
                     g.iter()
-                        .zip(&s)
+                        .zip(s.iter())
                         .enumerate()
                         .map(|(i, (&g, &z))| {
                             if z > 0.0 {
@@ -219,7 +240,7 @@ fn input_gradient(state: &State, grad: FlexTensor) -> FlexTensor {
                         })
                         .collect()
                 }
-                Activation::None => g,
+                Activation::None => g.into_owned(),
             };
             FlexTensor::from_data(TensorData::new(out, shape))
         }
@@ -233,11 +254,8 @@ fn input_gradient(state: &State, grad: FlexTensor) -> FlexTensor {
             return Flex::conv2d(grad, transposed.clone(), None, plain);
         }
     }
-    let [cout, per_group, kh, kw] = state.filter.weight.shape().dims();
-    if options.groups == cin && cout == cin && per_group == 1 && options.dilation == [1, 1] {
-        let g = contiguous(&grad);
-        let k = contiguous(&state.filter.weight);
-        let gx = depthwise_input_gradient(&g, &k, [n, cin, ih, iw], [h, w], [kh, kw], options);
+    if let Some(depthwise) = Depthwise::new(&state.filter.weight, state.x_shape, [h, w], options) {
+        let gx = depthwise.input_gradient(&slice(&grad), &slice(&state.filter.weight));
         return FlexTensor::from_data(TensorData::new(gx, Shape::new([n, cin, ih, iw])));
     }
     let x = match &state.x {
@@ -247,60 +265,133 @@ fn input_gradient(state: &State, grad: FlexTensor) -> FlexTensor {
     Flex::conv2d_x_backward(x, state.filter.weight.clone(), grad, options.clone())
 }
 
-/// The input gradient of a depthwise convolution (one filter per channel), as a scatter of
-/// each output gradient onto the input pixels it was computed from: for stride 1 each filter
-/// tap is one contiguous multiply-add over a row, which the compiler vectorises.
-fn depthwise_input_gradient(
-    grad: &[f32],
-    filter: &[f32],
-    [n, channels, h, w]: [usize; 4],
-    [oh, ow]: [usize; 2],
-    [kh, kw]: [usize; 2],
-    options: &ConvOptions<2>,
-) -> Vec<f32> {
-    let [sh, sw] = options.stride;
-    let [(top, _), (left, _)] = options.padding;
-    let mut gx = vec![0f32; n * channels * h * w];
-    let plane = |p: usize, out: &mut [f32]| {
-        let c = p % channels;
-        let g = &grad[p * oh * ow..(p + 1) * oh * ow];
-        let k = &filter[c * kh * kw..(c + 1) * kh * kw];
+/// A depthwise convolution's geometry: `[n, channels, h, w]` in, `[oh, ow]` out.
+struct Depthwise {
+    input: [usize; 4],
+    output: [usize; 2],
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    /// Padding before the first row and column.
+    begin: [usize; 2],
+}
+
+impl Depthwise {
+    /// `None` unless `weight` is one `kh × kw` filter per input channel.
+    fn new(
+        weight: &FlexTensor,
+        x_shape: [usize; 4],
+        output: [usize; 2],
+        options: &ConvOptions<2>,
+    ) -> Option<Depthwise> {
+        let [cout, per_group, kh, kw] = weight.shape().dims();
+        let channels = x_shape[1];
+        (options.groups == channels && cout == channels && per_group == 1 && options.dilation == [1, 1]).then(|| {
+            Depthwise {
+                input: x_shape,
+                output,
+                kernel: [kh, kw],
+                stride: options.stride,
+                begin: [options.padding[0].0, options.padding[1].0],
+            }
+        })
+    }
+
+    /// For one channel plane: every (output row, input row, filter tap) that meets inside the
+    /// image, with the output columns `first..last` whose input column, `start + j · sw` for
+    /// the `j`-th of them, lies inside the row.
+    fn taps(&self, mut f: impl FnMut(usize, usize, usize, usize, usize, usize)) {
+        let [_, _, h, w] = self.input;
+        let [oh, ow] = self.output;
+        let [kh, kw] = self.kernel;
+        let [sh, sw] = self.stride;
+        let [top, left] = self.begin;
         for oy in 0..oh {
-            let g_row = &g[oy * ow..(oy + 1) * ow];
             for ky in 0..kh {
                 let Some(iy) = (oy * sh + ky).checked_sub(top).filter(|&iy| iy < h) else { continue };
-                let x_row = &mut out[iy * w..(iy + 1) * w];
                 for kx in 0..kw {
-                    let weight = k[ky * kw + kx];
-                    // Outputs whose tap `kx` lands inside the row: ox·sw + kx − left ∈ [0, w).
+                    // Output columns whose tap `kx` lands inside the row: ox·sw + kx − left ∈ [0, w).
                     let first = left.saturating_sub(kx).div_ceil(sw);
-                    let Some(last) = (w - 1 + left).checked_sub(kx).map(|v| (v / sw + 1).min(ow)) else { continue };
-                    if first >= last {
-                        continue;
-                    }
-                    let start = first * sw + kx - left;
-                    if sw == 1 {
-                        let x_span = &mut x_row[start..start + (last - first)];
-                        for (x, &g) in x_span.iter_mut().zip(&g_row[first..last]) {
-                            *x += weight * g;
-                        }
-                    } else {
-                        for (j, &g) in g_row[first..last].iter().enumerate() {
-                            x_row[start + j * sw] += weight * g;
-                        }
+                    let Some(last) = (w + left).checked_sub(kx + 1).map(|v| (v / sw + 1).min(ow)) else { continue };
+                    if first < last {
+                        f(oy, iy, ky * kw + kx, first, last, first * sw + kx - left);
                     }
                 }
             }
         }
-    };
-    #[cfg(not(target_family = "wasm"))]
-    {
-        use rayon::prelude::*;
-        gx.par_chunks_mut((h * w).max(1)).enumerate().for_each(|(p, out)| plane(p, out));
     }
-    #[cfg(target_family = "wasm")]
-    gx.chunks_mut((h * w).max(1)).enumerate().for_each(|(p, out)| plane(p, out));
-    gx
+
+    /// Runs `plane(index, out)` on each `len`-sized chunk of `out`: on every core natively.
+    fn planes(out: &mut [f32], len: usize, plane: impl Fn(usize, &mut [f32]) + Sync + Send) {
+        #[cfg(not(target_family = "wasm"))]
+        {
+            use rayon::prelude::*;
+            out.par_chunks_mut(len.max(1)).enumerate().for_each(|(p, out)| plane(p, out));
+        }
+        #[cfg(target_family = "wasm")]
+        out.chunks_mut(len.max(1)).enumerate().for_each(|(p, out)| plane(p, out));
+    }
+
+    /// The convolution (plus `bias`), row by row: for stride 1 each filter tap is one
+    /// contiguous multiply-add along a row, which the compiler vectorises.
+    fn forward(&self, x: &[f32], filter: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+        let [n, channels, h, w] = self.input;
+        let [oh, ow] = self.output;
+        let taps = self.kernel[0] * self.kernel[1];
+        let sw = self.stride[1];
+        let mut y = vec![0f32; n * channels * oh * ow];
+        Self::planes(&mut y, oh * ow, |p, out| {
+            let c = p % channels;
+            if let Some(b) = bias.and_then(|b| b.get(c)) {
+                out.iter_mut().for_each(|v| *v = *b);
+            }
+            let x = &x[p * h * w..(p + 1) * h * w];
+            let k = &filter[c * taps..(c + 1) * taps];
+            self.taps(|oy, iy, tap, first, last, start| {
+                let (weight, x_row) = (k[tap], &x[iy * w..(iy + 1) * w]);
+                let y_row = &mut out[oy * ow + first..oy * ow + last];
+                if sw == 1 {
+                    let len = y_row.len();
+                    for (y, &x) in y_row.iter_mut().zip(&x_row[start..start + len]) {
+                        *y += weight * x;
+                    }
+                } else {
+                    for (j, y) in y_row.iter_mut().enumerate() {
+                        *y += weight * x_row[start + j * sw];
+                    }
+                }
+            });
+        });
+        y
+    }
+
+    /// The input gradient, as a scatter of each output gradient onto the input pixels it was
+    /// computed from (the same taps as [`forward`](Self::forward), read the other way).
+    fn input_gradient(&self, grad: &[f32], filter: &[f32]) -> Vec<f32> {
+        let [n, channels, h, w] = self.input;
+        let [oh, ow] = self.output;
+        let taps = self.kernel[0] * self.kernel[1];
+        let sw = self.stride[1];
+        let mut gx = vec![0f32; n * channels * h * w];
+        Self::planes(&mut gx, h * w, |p, out| {
+            let c = p % channels;
+            let g = &grad[p * oh * ow..(p + 1) * oh * ow];
+            let k = &filter[c * taps..(c + 1) * taps];
+            self.taps(|oy, iy, tap, first, last, start| {
+                let (weight, g_row) = (k[tap], &g[oy * ow + first..oy * ow + last]);
+                let x_row = &mut out[iy * w..(iy + 1) * w];
+                if sw == 1 {
+                    for (x, &g) in x_row[start..start + g_row.len()].iter_mut().zip(g_row) {
+                        *x += weight * g;
+                    }
+                } else {
+                    for (j, &g) in g_row.iter().enumerate() {
+                        x_row[start + j * sw] += weight * g;
+                    }
+                }
+            });
+        });
+        gx
+    }
 }
 
 #[cfg(test)]

@@ -21,6 +21,8 @@
 //!
 //! What it refuses to know: faces, preprocessing, what a model is for.
 
+#[cfg(feature = "exec")]
+pub mod denormals;
 mod error;
 #[cfg(feature = "exec")]
 pub mod exec;
