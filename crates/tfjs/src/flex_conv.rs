@@ -113,12 +113,10 @@ pub(crate) fn conv(
     let output = match FusedConv.prepare::<NoCheckpointing>([guard]).compute_bound().stateful() {
         OpsKind::Tracked(prep) => {
             let x_shape = x.shape();
-            let (y, saved) = forward(x.clone(), filter, bias, options, activation, true);
+            let (y, saved) = forward(x, filter, bias, options, activation, true);
             let state = State {
                 saved,
                 filter: filter.clone(),
-                // Only the generic input gradient (dense k×k filters) needs `x` itself.
-                x: (filter.transposed.is_none() && options.groups == 1).then_some(x),
                 x_shape: x_shape.dims(),
                 options: options.clone(),
                 activation: activation.clone(),
@@ -197,7 +195,6 @@ struct State {
     /// See [`forward`].
     saved: Option<FlexTensor>,
     filter: Filter,
-    x: Option<FlexTensor>,
     x_shape: [usize; 4],
     options: ConvOptions<2>,
     activation: Activation,
@@ -222,26 +219,20 @@ fn input_gradient(state: &State, grad: FlexTensor) -> FlexTensor {
         (Activation::None, _) | (_, None) => grad,
         (activation, Some(saved)) => {
             let (g, s) = (slice(&grad), slice(saved));
-            let out: Vec<f32> = match activation {
-                Activation::Relu => g.iter().zip(s.iter()).map(|(&g, &y)| if y > 0.0 { g } else { 0.0 }).collect(),
-                Activation::Relu6 => {
-                    g.iter().zip(s.iter()).map(|(&g, &y)| if y > 0.0 && y < 6.0 { g } else { 0.0 }).collect()
+            let mut out = Vec::with_capacity(g.len());
+            for (p, (g, s)) in g.chunks(plane).zip(s.chunks(plane)).enumerate() {
+                match activation {
+                    Activation::Relu => out.extend(g.iter().zip(s).map(|(&g, &y)| if y > 0.0 { g } else { 0.0 })),
+                    Activation::Relu6 => {
+                        out.extend(g.iter().zip(s).map(|(&g, &y)| if y > 0.0 && y < 6.0 { g } else { 0.0 }))
+                    }
+                    Activation::Prelu(alpha) => {
+                        let a = alpha.get(p % channels.max(1)).copied().unwrap_or(0.0);
+                        out.extend(g.iter().zip(s).map(|(&g, &z)| if z > 0.0 { g } else { a * g }))
+                    }
+                    Activation::None => out.extend_from_slice(g),
                 }
-                Activation::Prelu(alpha) => {
-                    g.iter()
-                        .zip(s.iter())
-                        .enumerate()
-                        .map(|(i, (&g, &z))| {
-                            if z > 0.0 {
-                                g
-                            } else {
-                                g * alpha.get((i / plane) % channels.max(1)).copied().unwrap_or(0.0)
-                            }
-                        })
-                        .collect()
-                }
-                Activation::None => g.into_owned(),
-            };
+            }
             FlexTensor::from_data(TensorData::new(out, shape))
         }
     };
@@ -258,10 +249,8 @@ fn input_gradient(state: &State, grad: FlexTensor) -> FlexTensor {
         let gx = depthwise.input_gradient(&slice(&grad), &slice(&state.filter.weight));
         return FlexTensor::from_data(TensorData::new(gx, Shape::new([n, cin, ih, iw])));
     }
-    let x = match &state.x {
-        Some(x) => x.clone(),
-        None => FlexTensor::zeros(Shape::new(state.x_shape), burn::tensor::DType::F32),
-    };
+    // burn's generic transposed convolution reads only the shape of `x`.
+    let x = FlexTensor::zeros(Shape::new(state.x_shape), burn::tensor::DType::F32);
     Flex::conv2d_x_backward(x, state.filter.weight.clone(), grad, options.clone())
 }
 

@@ -56,10 +56,10 @@ struct Fusion<'a> {
 }
 
 impl Fusion<'_> {
-    fn conv(&self, index: usize) -> Conv {
+    fn conv(&self, index: usize) -> Option<Conv> {
         match self.graph.nodes[index].op {
-            Op::Conv2d(conv) => conv,
-            _ => unreachable!("fusion steps start at convolutions"),
+            Op::Conv2d(conv) => Some(conv),
+            _ => None,
         }
     }
 
@@ -93,7 +93,7 @@ impl Fusion<'_> {
     fn channels(&self, conv_index: usize) -> Option<usize> {
         let filter = self.constants.get(&self.graph.nodes[conv_index].inputs.get(1)?.node)?;
         let [_, _, cin, last] = filter.shape[..] else { return None };
-        Some(if self.conv(conv_index).depthwise { cin * last } else { last })
+        Some(if self.conv(conv_index)?.depthwise { cin * last } else { last })
     }
 
     /// For a binary node reading `from` and a float constant: that constant's index and values,
@@ -167,7 +167,7 @@ impl Fusion<'_> {
     }
 
     fn fold_pad(&mut self, index: usize) -> bool {
-        let conv = self.conv(index);
+        let Some(conv) = self.conv(index) else { return false };
         let pad = self.graph.nodes[index].inputs[0].node;
         if conv.padding != Padding::Valid || self.graph.nodes[pad].op != Op::Pad || self.sole_reader(pad) != Some(index)
         {
@@ -191,7 +191,7 @@ impl Fusion<'_> {
 
     /// `Mul`/`Add` by per-channel constants, then `Relu` [`Minimum(6)`] [`Maximum(0)`].
     fn fold_tail(&mut self, index: usize) -> bool {
-        let conv = self.conv(index);
+        let Some(conv) = self.conv(index) else { return false };
         let Some(tail) = self.sole_reader(index) else { return false };
         let Some(channels) = self.channels(index) else { return false };
         let filter = self.graph.nodes[index].inputs[1].node;
@@ -250,7 +250,7 @@ impl Fusion<'_> {
 
     /// `Maximum(conv, 0) + γ · Minimum(conv, 0)` → PReLU with slope `γ`.
     fn fold_prelu(&mut self, index: usize) -> bool {
-        let conv = self.conv(index);
+        let Some(conv) = self.conv(index) else { return false };
         if conv.activation != Activation::None || self.is_output(index) {
             return false;
         }
