@@ -21,7 +21,10 @@
 //! their mean ArcFace-frame positions (0.969), per-crop contrast normalisation (0.971),
 //! averaging the embeddings of four ±1 px shifted crops (0.971) or of the mirrored crop
 //! (0.971), and fewer points — eyes, nose and lip centre (0.953), eyes and mouth-corner
-//! midpoint (0.961), eyes and nose (0.907). Its bar is 0.96; 0–1 pixels give 0.74.
+//! midpoint (0.961), eyes and nose (0.907). The ArcFace template itself is the peak: scaled
+//! by 0.95 or 1.05 about the crop's centre it gives 0.956 / 0.965, moved 2 px up or down
+//! 0.966 / 0.961 — the crop is right, and 0.972 is mobileface on these photos. Its bar is
+//! 0.96; 0–1 pixels give 0.74.
 
 use burn::tensor::{Device, Tensor, TensorData};
 use facecloak_device::{Backend, CpuBackend};
