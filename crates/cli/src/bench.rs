@@ -129,7 +129,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         CpuChoice::Ndarray => CpuBackend::NdArray,
     };
     let device = Backend::cpu(backend).device().clone();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // burn's CPU backend computes on rayon's pool: RAYON_NUM_THREADS=1 times one core.
+    let threads = std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|n| n.parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let scratch = std::env::temp_dir().join(format!("facecloak-bench-{}", std::process::id()));
     std::fs::create_dir_all(&scratch)?;
 
