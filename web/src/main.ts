@@ -5,7 +5,7 @@
 
 import { EngineClient } from './engine/client';
 import { MAX_PIXELS, imageData, unsupportedReason } from './engine/photo';
-import type { Analysis, BackendInfo, BackendPreference, Mode, ProtectReport, StepProgress, Strength } from './engine/protocol';
+import type { Analysis, BackendInfo, BackendPreference, Look, Mode, Naturalness, ProtectReport, StepProgress, Strength } from './engine/protocol';
 
 const $ = <T extends HTMLElement>(selector: string) => document.querySelector<T>(selector)!;
 
@@ -261,16 +261,22 @@ async function showPrompt() {
       item.append(chip, `${REGION_NAMES[t.region] ?? t.region}: ${t.colour ?? 'own tone'}, ${Math.round(t.intensity * 100)}%`);
       return item;
     }),
+    ...parsed.shaping.map((s) => {
+      const item = document.createElement('li');
+      item.textContent = `${s.name}: ${Math.round(s.intensity * 100)}%`;
+      return item;
+    }),
   );
+  const asked = parsed.targets.length + parsed.shaping.length;
   const problems = [
     parsed.unknown.length ? `not understood: ${parsed.unknown.join(', ')}` : '',
     parsed.unplaced.length ? `no region named for: ${parsed.unplaced.join('; ')}` : '',
   ].filter(Boolean);
-  notUnderstood.hidden = problems.length === 0 && parsed.targets.length > 0;
-  notUnderstood.textContent = parsed.targets.length
+  notUnderstood.hidden = problems.length === 0 && asked > 0;
+  notUnderstood.textContent = asked
     ? `Ignored — ${problems.join('; ')}.`
-    : `This prompt names no region to make up (lipstick, eyeshadow, eyeliner, blush, brows, foundation)${problems.length ? ` — ${problems.join('; ')}` : ''}.`;
-  promptInput.setAttribute('aria-invalid', String(parsed.targets.length === 0));
+    : `This prompt names no region to make up (lipstick, eyeshadow, eyeliner, blush, brows, foundation, contour, highlight)${problems.length ? ` — ${problems.join('; ')}` : ''}.`;
+  promptInput.setAttribute('aria-invalid', String(asked === 0));
   updateProtectButton();
 }
 
@@ -417,12 +423,42 @@ function showResult(analysis: Analysis, rgba: Uint8Array, report: ProtectReport)
       title.textContent = `Face ${i + 1}${face.skipped ? ' (skipped: its landmarks are degenerate)' : ` · ${face.steps} steps`}`;
       block.append(title);
       for (const s of face.similarities) block.append(scoreRow(s, report.mode));
+      if (face.look && face.naturalness) block.append(lookSummary(face.look, face.naturalness));
       return block;
     }),
   );
   protocol.textContent = `How to read this: ${report.protocol}. The recognizers are the attack’s own surrogates; transfer to unseen recognizers is measured with the facecloak CLI (facecloak eval).`;
   quality.textContent = `Image quality: SSIM ${report.ssim.toFixed(3)}, PSNR ${report.psnr_db === null ? '∞' : report.psnr_db.toFixed(1)} dB.`;
   resultSection.hidden = false;
+}
+
+/** The makeup applied (each pigment's colour asked for and applied, with their distance) and
+ * the naturalness measures against the limits every strength keeps. */
+function lookSummary(look: Look, n: Naturalness): HTMLElement {
+  const box = document.createElement('details');
+  box.className = 'look';
+  const summary = document.createElement('summary');
+  summary.textContent = `Makeup applied · left/right ${n.symmetry.toFixed(1)} ΔE (≤ 2), bare-skin hue ${n.bare_skin_hue.toFixed(2)} (≤ 1), lip spill ${(n.lip_spill * 100).toFixed(0)} % (≤ 10 %)`;
+  box.append(summary);
+  const hex = (c: number[]) => '#' + c.map((v) => Math.round(v).toString(16).padStart(2, '0')).join('');
+  const list = document.createElement('ul');
+  for (const p of look.pigments.filter((p) => p.coverage > 0.02)) {
+    const item = document.createElement('li');
+    for (const colour of [p.target, p.applied]) {
+      const chip = document.createElement('span');
+      chip.className = 'chip';
+      chip.style.background = hex(colour);
+      item.append(chip);
+    }
+    item.append(`${p.name}: ${hex(p.applied)} (asked ${hex(p.target)}${p.requested ? '' : ', the face’s own'}, ${p.delta_e.toFixed(1)} ΔE00), coverage ${(p.coverage * 100).toFixed(0)} %`);
+    list.append(item);
+  }
+  const light = look.light.filter(([, v]) => Math.abs(v) >= 0.5).map(([place, v]) => `${place} ${v > 0 ? '+' : ''}${v.toFixed(1)}`);
+  const shaping = document.createElement('li');
+  shaping.textContent = `Light (ΔL*): ${light.length ? light.join(', ') : 'none'}; foundation ${look.foundation[0].toFixed(1)} L*, warmth ${look.foundation[1].toFixed(2)} b*`;
+  list.append(shaping);
+  box.append(list);
+  return box;
 }
 
 function scoreRow(s: { name: string; threshold: number; before: number; after: number }, mode: Mode): HTMLElement {

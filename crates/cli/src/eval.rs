@@ -11,11 +11,17 @@
 //! quality 75 and after a 0.5× resize. SSIM and PSNR compare each protected photo with its
 //! original.
 //!
-//! `--leave-one-out` makes the protected photos itself: for each recognizer, every colour photo
-//! of the gallery is protected with the *other* surrogates and scored by the held-out one.
+//! `--leave-one-out` makes the protected photos itself: for each model *family* (faceres and
+//! faceres-deep share one graph and are one family; mobileface is another), every colour photo
+//! of the gallery is protected with the surrogates of the *other* families and scored by the
+//! held-out family's recognizers, so no held-out model is attacked through its twin.
+//!
+//! Every protected photo is also measured for naturalness (`facecloak_makeup::naturalness`,
+//! on the original's landmarks): symmetry, bare-skin hue shift, spill, fine-scale colour; the
+//! report shows the means, the worst faces, and before/after face crops at 256 px.
 //!
 //! Writes `results.csv`, `results.json` and a self-contained `report.html` (PSR bars,
-//! similarity histograms before/after, before/after thumbnails).
+//! similarity histograms before/after, naturalness, before/after face crops).
 
 use std::fmt::Write as _;
 use std::ops::ControlFlow;
@@ -24,7 +30,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use burn::tensor::Device;
 use facecloak_device::{Backend, CpuBackend};
-use facecloak_face::{Detector, Face, Image, Landmarker, Mesh, find_faces};
+use facecloak_face::{Detector, Face, Framed, Image, Landmarker, Mesh, find_faces};
+use facecloak_makeup::naturalness::{self, LIMITS, Naturalness};
 use facecloak_makeup::{presets, prompt};
 use facecloak_protect::{Mode, RECOGNIZERS, Strength, Surrogate, metrics, protect, thresholds};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -246,9 +253,13 @@ fn protect_leave_one_out(
     let bar = bar(photos.len() * attackers.len(), "protecting (leave-one-out)");
     let mut cases = Vec::new();
     let mut csv = String::from("original,protected,identity,held_out\n");
-    for held_out in &attackers {
-        let surrogates: Vec<&Surrogate> = attackers.iter().filter(|s| s.name() != held_out.name()).collect();
-        let folder = args.out.join(format!("without-{}", held_out.name()));
+    let mut families: Vec<&str> = attackers.iter().map(|s| family(s.name())).collect();
+    families.dedup();
+    for held_out in families {
+        let surrogates: Vec<&Surrogate> = attackers.iter().filter(|s| family(s.name()) != held_out).collect();
+        let scorers: Vec<String> =
+            attackers.iter().filter(|s| family(s.name()) == held_out).map(|s| s.name().to_owned()).collect();
+        let folder = args.out.join(format!("without-{held_out}"));
         std::fs::create_dir_all(&folder)?;
         for &index in &photos {
             bar.inc(1);
@@ -261,26 +272,28 @@ fn protect_leave_one_out(
             let name = format!("{}.png", photo.path.file_stem().unwrap_or_default().to_string_lossy());
             let protected = folder.join(&name);
             std::fs::write(&protected, done.image.encode_png()?)?;
-            let _ = writeln!(
-                csv,
-                "{},{},{},{}",
-                photo.path.display(),
-                protected.display(),
-                photo.identity,
-                held_out.name()
-            );
+            let _ = writeln!(csv, "{},{},{},{}", photo.path.display(), protected.display(), photo.identity, held_out);
             cases.push(Case {
                 original: photo.path.clone(),
                 protected,
                 identity: photo.identity.clone(),
                 target: None,
-                scorers: vec![held_out.name().to_owned()],
+                scorers: scorers.clone(),
             });
         }
     }
     bar.finish_and_clear();
     std::fs::write(args.out.join("protected.csv"), csv)?;
     Ok(cases)
+}
+
+/// The model family of a recognizer: models that share a graph (faceres, faceres-deep) are
+/// one, and leave-one-out holds a whole family out.
+fn family(recognizer: &str) -> &str {
+    match recognizer {
+        "faceres-deep" => "faceres",
+        other => other,
+    }
 }
 
 /// One scored pair outcome, for the CSV.
@@ -298,6 +311,7 @@ fn score(out: &Path, models: &Models, gallery: &[GalleryPhoto], cases: &[Case], 
     let mut rows = Vec::new();
     let mut quality = Vec::new();
     let mut thumbnails = Vec::new();
+    let mut natural: Vec<(String, Naturalness)> = Vec::new();
     let bar = bar(cases.len(), "scoring");
     for case in cases {
         bar.inc(1);
@@ -306,8 +320,15 @@ fn score(out: &Path, models: &Models, gallery: &[GalleryPhoto], cases: &[Case], 
             bail!("{} and {} differ in size", case.original.display(), case.protected.display());
         }
         quality.push((metrics::ssim(&original, &protected)?, metrics::psnr(&original, &protected)?));
-        if thumbnails.len() < 12 {
-            thumbnails.push((thumbnail(&original), thumbnail(&protected), case.protected.display().to_string()));
+        // Naturalness and the face crops, on the original's landmarks.
+        if let Some(framed) = models.largest(&original)?.and_then(|(_, mesh)| Framed::new(&mesh)) {
+            let (before, after) = (framed.crop(&original), framed.crop(&protected));
+            if let Some(measured) = naturalness::measure(&before, &after, &framed.landmarks, &framed.regions) {
+                natural.push((case.protected.display().to_string(), measured));
+            }
+            if thumbnails.len() < 12 {
+                thumbnails.push((data_url(&before), data_url(&after), case.protected.display().to_string()));
+            }
         }
         let jpeg = Image::decode(&protected.encode_jpeg(75)?, Image::DEFAULT_MAX_PIXELS)?;
         let half = protected
@@ -387,7 +408,8 @@ fn score(out: &Path, models: &Models, gallery: &[GalleryPhoto], cases: &[Case], 
         let _ = writeln!(csv, "{},{},{},{},{:.5},{after}", r.protected, r.recognizer, r.condition, r.gallery, r.before);
     }
     std::fs::write(out.join("results.csv"), csv)?;
-    let summary = json!({"protocol": protocol, "mode": if impersonation { "impersonation" } else { "dodging" }, "photos": cases.len(), "psr": table, "ssim_mean": ssim_mean, "psnr_mean_db": psnr_mean});
+    let naturalness = naturalness_summary(&natural);
+    let summary = json!({"protocol": protocol, "mode": if impersonation { "impersonation" } else { "dodging" }, "photos": cases.len(), "psr": table, "ssim_mean": ssim_mean, "psnr_mean_db": psnr_mean, "naturalness": naturalness});
     std::fs::write(out.join("results.json"), serde_json::to_string_pretty(&summary)?)?;
     std::fs::write(out.join("report.html"), html(&summary, &rows, &thumbnails))?;
 
@@ -407,16 +429,51 @@ fn score(out: &Path, models: &Models, gallery: &[GalleryPhoto], cases: &[Case], 
         );
     }
     println!("SSIM (whole photo) mean {ssim_mean:.4}, PSNR mean {psnr_mean:.1} dB over {} photos", quality.len());
+    println!("| naturalness ({} faces) | mean | worst | limit | faces over |", natural.len());
+    println!("|---|---|---|---|---|");
+    for m in naturalness["measures"].as_array().into_iter().flatten() {
+        let f = |k: &str| m[k].as_f64().map_or("–".to_string(), |v| format!("{v:.3}"));
+        println!(
+            "| {} | {} | {} | {} | {} |",
+            m["name"].as_str().unwrap_or(""),
+            f("mean"),
+            f("worst"),
+            f("limit"),
+            m["over"]
+        );
+    }
     println!("wrote {}", out.join("report.html").display());
     Ok(())
 }
 
-/// A small PNG data URL of `image` (longest side 160 px).
-fn thumbnail(image: &Image) -> String {
-    let scale = 160.0 / image.width.max(image.height) as f32;
-    let (w, h) = (((image.width as f32 * scale) as usize).max(1), ((image.height as f32 * scale) as usize).max(1));
-    let small = image.warp(w, h, |x, y| ((x + 0.5) / scale - 0.5, (y + 0.5) / scale - 0.5));
-    format!("data:image/png;base64,{}", base64(&small.encode_png().unwrap_or_default()))
+/// Mean, worst and how many faces are over the limit, per naturalness measure.
+fn naturalness_summary(natural: &[(String, Naturalness)]) -> serde_json::Value {
+    let measures: [(&str, fn(&Naturalness) -> f32, Option<f32>); 6] = [
+        ("left/right mismatch (ΔE)", |m| m.symmetry, Some(LIMITS.symmetry)),
+        ("bare-skin hue shift (|Δa*b*|)", |m| m.bare_skin_hue, Some(LIMITS.bare_skin_hue)),
+        ("lip spill (÷ lips)", |m| m.lip_spill, Some(LIMITS.spill)),
+        ("spill into the eyes (÷ lids)", |m| m.eye_spill, Some(LIMITS.spill)),
+        ("fine-scale colour (RMS ΔE)", |m| m.fine_energy, None),
+        ("mean change over the face (ΔE)", |m| m.mean_change, None),
+    ];
+    let rows: Vec<serde_json::Value> = measures
+        .iter()
+        .map(|(name, get, limit)| {
+            let values: Vec<f32> = natural.iter().map(|(_, m)| get(m)).collect();
+            let mean = values.iter().sum::<f32>() / values.len().max(1) as f32;
+            let worst = values.iter().copied().fold(0.0f32, f32::max);
+            let over = limit.map_or(0, |l| values.iter().filter(|v| **v > l).count());
+            json!({"name": name, "mean": mean, "worst": worst, "limit": limit, "over": over})
+        })
+        .collect();
+    let faces: Vec<serde_json::Value> =
+        natural.iter().map(|(photo, m)| json!({"protected": photo, "measures": m})).collect();
+    json!({"faces_measured": natural.len(), "measures": rows, "per_face": faces})
+}
+
+/// A PNG data URL of `image` at its own size (the 256 px face crops).
+fn data_url(image: &Image) -> String {
+    format!("data:image/png;base64,{}", base64(&image.encode_png().unwrap_or_default()))
 }
 
 fn base64(bytes: &[u8]) -> String {
@@ -542,11 +599,31 @@ fn html(summary: &serde_json::Value, rows: &[Row], thumbnails: &[(String, String
             "<line x1='{tx}' x2='{tx}' y1='5' y2='112' stroke='#000' stroke-dasharray='3'/><text x='10' y='125' font-size='10'>−0.2</text><text x='270' y='125' font-size='10'>1.0</text></svg></figure>"
         );
     }
-    page.push_str("<p><span style='color:#90a4ae'>■</span> original vs gallery <span style='color:#c2185b'>■</span> protected vs gallery; dashed: threshold at FAR 1 %</p><h2>Before and after</h2>");
+    page.push_str("<p><span style='color:#90a4ae'>■</span> original vs gallery <span style='color:#c2185b'>■</span> protected vs gallery; dashed: threshold at FAR 1 %</p>");
+    // Naturalness: means, worst faces, limits.
+    let natural = &summary["naturalness"];
+    let _ = write!(
+        page,
+        "<h2>Does it look like makeup? ({} faces)</h2><table><tr><th>measure</th><th>mean</th><th>worst</th><th>limit</th><th>faces over</th></tr>",
+        natural["faces_measured"]
+    );
+    for m in natural["measures"].as_array().into_iter().flatten() {
+        let f = |k: &str| m[k].as_f64().map_or("–".to_string(), |v| format!("{v:.3}"));
+        let _ = write!(
+            page,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(m["name"].as_str().unwrap_or("")),
+            f("mean"),
+            f("worst"),
+            f("limit"),
+            m["over"]
+        );
+    }
+    page.push_str("</table><h2>Before and after (the face in generator space, 256 px)</h2>");
     for (before, after, name) in thumbnails {
         let _ = write!(
             page,
-            "<figure><img src='{before}' alt='original'><img src='{after}' alt='protected'><figcaption>{}</figcaption></figure>",
+            "<figure><div style='display:flex;gap:4px'><img src='{before}' width=256 height=256 alt='original'><img src='{after}' width=256 height=256 alt='protected'></div><figcaption>{}</figcaption></figure>",
             escape(name)
         );
     }

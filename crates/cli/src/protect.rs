@@ -164,7 +164,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let note = json!({"prompt": text, "not_understood": parsed.unknown, "no_region": parsed.unplaced});
         if parsed.targets.is_empty() {
             bail!(
-                "the makeup prompt {text:?} names no region (lipstick, eyeshadow, eyeliner, blush, brows, foundation)"
+                "the makeup prompt {text:?} names no region (lipstick, eyeshadow, eyeliner, blush, brows, foundation, contour, highlight)"
             );
         }
         (parsed.targets, note)
@@ -311,6 +311,10 @@ fn protect_one(
             "recognizers": f.similarities.iter().map(|(n, t, s)| json!({
                 "name": n, "threshold_far_1": t, "similarity_after": s, "still_matches": s > t,
             })).collect::<Vec<_>>(),
+            "look": f.look,
+            "naturalness": f.naturalness,
+            "naturalness_limits": facecloak_makeup::naturalness::LIMITS,
+            "colour_budget_delta_e": settings.bounds.colour,
         })).collect::<Vec<_>>(),
     });
     write_atomically(&output, &bytes)?;

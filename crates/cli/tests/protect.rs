@@ -48,6 +48,16 @@ fn protect_writes_photo_and_report_and_reports_failures() {
     assert_eq!(face["recognizers"][0]["name"], "mobileface");
     assert!(face["recognizers"][0]["similarity_after"].as_f64().unwrap() < 1.0);
     assert!(report["ssim"].as_f64().unwrap() > 0.9, "{report}");
+    // The makeup applied and how natural it measured are in the sidecar.
+    let lipstick = &face["look"]["pigments"][0];
+    assert_eq!((lipstick["name"].as_str(), lipstick["requested"].as_bool()), (Some("lipstick"), Some(true)));
+    assert!(lipstick["delta_e"].as_f64().unwrap() <= report["faces"][0]["colour_budget_delta_e"].as_f64().unwrap());
+    for measure in ["symmetry", "bare_skin_hue", "lip_spill", "eye_spill", "fine_energy", "mean_change"] {
+        assert!(face["naturalness"][measure].as_f64().is_some(), "{measure} missing: {}", face["naturalness"]);
+    }
+    assert!(
+        face["naturalness"]["symmetry"].as_f64().unwrap() <= face["naturalness_limits"]["symmetry"].as_f64().unwrap()
+    );
     let leftovers: Vec<_> = std::fs::read_dir(&out).unwrap().filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
     assert_eq!(leftovers.len(), 2, "only the photo and its report: {leftovers:?}");
     std::fs::remove_dir_all(&scratch).unwrap();

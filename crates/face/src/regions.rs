@@ -61,31 +61,35 @@ impl Region {
     }
 }
 
-// facemesh landmark indices (MediaPipe's canonical face mesh).
-const LIPS_OUTER: [usize; 20] =
+// facemesh landmark indices (MediaPipe's canonical face mesh), public so that the makeup model
+// and its measures draw on the very same anatomy.
+/// The outer contour of the lips.
+pub const LIPS_OUTER: [usize; 20] =
     [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185];
-const LIPS_INNER: [usize; 20] =
+/// The inner contour of the lips (the mouth opening).
+pub const LIPS_INNER: [usize; 20] =
     [78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191];
 /// The whole contour of each eye (image-left eye first).
-const EYES: [[usize; 16]; 2] = [
+pub const EYES: [[usize; 16]; 2] = [
     [33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246],
     [263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466],
 ];
 /// Each eye's upper lid, outer corner to inner corner.
-const UPPER_LIDS: [[usize; 9]; 2] =
+pub const UPPER_LIDS: [[usize; 9]; 2] =
     [[33, 246, 161, 160, 159, 158, 157, 173, 133], [263, 466, 388, 387, 386, 385, 384, 398, 362]];
 /// Each brow's lower edge, outer end to inner end.
-const BROWS_LOWER: [[usize; 5]; 2] = [[46, 53, 52, 65, 55], [276, 283, 282, 295, 285]];
+pub const BROWS_LOWER: [[usize; 5]; 2] = [[46, 53, 52, 65, 55], [276, 283, 282, 295, 285]];
 /// Each brow's upper edge, outer end to inner end.
-const BROWS_UPPER: [[usize; 5]; 2] = [[70, 63, 105, 66, 107], [300, 293, 334, 296, 336]];
-const FACE_OVAL: [usize; 36] = [
+pub const BROWS_UPPER: [[usize; 5]; 2] = [[70, 63, 105, 66, 107], [300, 293, 334, 296, 336]];
+/// The face oval, clockwise from the forehead's top (image-right side first).
+pub const FACE_OVAL: [usize; 36] = [
     10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152, 148, 176, 149, 150,
     136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109,
 ];
 /// The cheekbone point under each eye, where blush is centred (image-left first).
-const CHEEKS: [usize; 2] = [50, 280];
+pub const CHEEKS: [usize; 2] = [50, 280];
 /// Eye centres as in [`crate::mesh::five_points`]: two contour points per eye suffice here.
-const EYE_CORNERS: [[usize; 2]; 2] = [[33, 133], [263, 362]];
+pub const EYE_CORNERS: [[usize; 2]; 2] = [[33, 133], [263, 362]];
 
 /// How far up towards the brow eyeshadow reaches (0 = lash line, 1 = brow).
 const EYESHADOW_HEIGHT: f32 = 0.55;

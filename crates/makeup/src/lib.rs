@@ -1,24 +1,32 @@
 //! # facecloak-makeup: the generator the attack searches
 //!
 //! CLIP2Protect searches the latent space of a pretrained StyleGAN2 for a made-up version of a
-//! face. No pretrained StyleGAN can be had here, so facecloak's default generator needs no
-//! trained weights: [`Synthesiser`] decodes a StyleGAN-like latent — style codes per makeup
-//! region and per scale, coarse to fine — into a makeup layer (colour and opacity per pixel)
-//! confined to the face's soft region masks, and composites it onto the face so that only colour
-//! and tone change, never pores or edges. The search only sees the [`Generator`] trait, so a
-//! pretrained StyleGAN2 + encoder can be added beside it without touching the search.
+//! face. No pretrained StyleGAN can be had here, and an unconstrained generator gives the search
+//! the freedom to paint faces (mottled skin, unmatched eyes), so facecloak's default generator
+//! is a makeup model: [`Cosmetics`] has a few dozen parameters — one pigment per product within
+//! a perceptual budget of the colour asked for, smooth coverage shapes on the face's anatomy,
+//! contour and highlight in lightness only, one parameter set for both sides — so that every
+//! point of its latent space is makeup a person could apply ([`naturalness`] measures that).
+//! The search only sees the [`Generator`] trait, so a pretrained StyleGAN2 + encoder can be
+//! added beside it without touching the search. The first generator, [`Synthesiser`], an
+//! adversarial colour field clipped to region masks, stays as the negative control.
 //!
 //! What the makeup should look like comes from a text prompt ([`prompt::parse`]), a named
 //! [`presets`] entry, or the colours of a reference face ([`reference`]); all three give
 //! per-region [`Targets`].
 
+mod anatomy;
 pub mod colours;
+mod cosmetics;
 mod generator;
+pub mod lab;
+pub mod naturalness;
 pub mod presets;
 pub mod prompt;
 pub mod reference;
 mod synth;
 
+pub use cosmetics::{AppliedPigment, Bounds, Cosmetics, EncodeError, Light, Look, PARAMETERS, Pigment, colour_offset};
 pub use generator::{Generator, Latent};
 pub use synth::{SCALES, Synthesiser};
 
@@ -39,6 +47,25 @@ pub struct Target {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Targets {
     targets: [Option<Target>; 8],
+    /// How much of the shaping freedoms the request asks for (the search may use them
+    /// within its bounds either way).
+    pub shaping: Shaping,
+}
+
+/// Requested amounts (0–1) of the freedoms that are light and line rather than colour;
+/// `None`: not asked for.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Shaping {
+    /// Contour under the cheekbones, along the jaw, beside the nose, at the temples.
+    pub contour: Option<f32>,
+    /// Highlight on the cheekbones, nose bridge, brow bone, cupid's bow and chin.
+    pub highlight: Option<f32>,
+    /// A winged eyeliner's wing.
+    pub wing: Option<f32>,
+    /// Mascara on the lash line.
+    pub mascara: Option<f32>,
+    /// Lips overlined.
+    pub overline: Option<f32>,
 }
 
 impl Targets {
@@ -52,9 +79,9 @@ impl Targets {
         self.targets[index(region)] = Some(target);
     }
 
-    /// Whether no region has a target.
+    /// Whether no region has a target and no shaping is asked for.
     pub fn is_empty(&self) -> bool {
-        self.targets.iter().all(Option::is_none)
+        self.targets.iter().all(Option::is_none) && self.shaping == Shaping::default()
     }
 
     /// The regions that have a target, with it.

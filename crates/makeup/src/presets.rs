@@ -1,16 +1,21 @@
 //! Named looks. Each is a prompt, so a preset means exactly what its text says and the prompt
-//! parser stays the one place where words become colours.
+//! parser stays the one place where words become colours, light and line. Each pairs its
+//! colours with the light or line that suits them (a soft contour under berry, a glow with
+//! coral, a wing with glam), so that the search starts from a look, not from flat colour.
 
 use crate::prompt::{self, Parsed};
 
 /// The presets: name, prompt.
 pub const PRESETS: [(&str, &str); 6] = [
-    ("natural", "natural nude lipstick, subtle taupe eyeshadow, subtle peach blush"),
-    ("berry", "bold berry lipstick, natural mauve eyeshadow, subtle rose blush"),
-    ("smoky", "heavy smoky eyeshadow, bold black eyeliner, natural nude lipstick"),
-    ("coral", "coral lipstick, natural peach blush, subtle champagne eyeshadow"),
-    ("glam", "bold red lipstick, heavy black eyeliner, natural gold eyeshadow, soft rose blush"),
-    ("plum", "bold plum lipstick, natural plum eyeshadow, subtle mauve blush"),
+    ("natural", "natural nude lipstick, subtle taupe eyeshadow, subtle peach blush, soft highlight"),
+    ("berry", "bold berry lipstick, natural mauve eyeshadow, subtle rose blush, soft contour"),
+    ("smoky", "heavy smoky eyeshadow, bold black eyeliner, mascara, natural nude lipstick"),
+    ("coral", "coral lipstick, natural peach blush, subtle champagne eyeshadow, glowing highlight"),
+    (
+        "glam",
+        "bold red lipstick, heavy black winged liner, natural gold eyeshadow, soft rose blush, contour, highlight",
+    ),
+    ("plum", "bold plum lipstick, natural plum eyeshadow, subtle mauve blush, mascara"),
 ];
 
 /// The preset called `name` (case-insensitive), parsed.

@@ -55,6 +55,37 @@ const REGION_WORDS: [(&str, &[Region]); 24] = [
     ("complexion", &[Region::Skin]),
 ];
 
+/// The freedoms of light and line that a word asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Contour,
+    Highlight,
+    Wing,
+    Mascara,
+    Overline,
+}
+
+/// Words for light and line, the shape they ask for, and the region they also imply.
+const SHAPING_WORDS: [(&str, Shape, Option<Region>); 17] = [
+    ("contour", Shape::Contour, None),
+    ("contoured", Shape::Contour, None),
+    ("contouring", Shape::Contour, None),
+    ("sculpted", Shape::Contour, None),
+    ("highlight", Shape::Highlight, None),
+    ("highlighter", Shape::Highlight, None),
+    ("highlighted", Shape::Highlight, None),
+    ("glow", Shape::Highlight, None),
+    ("glowing", Shape::Highlight, None),
+    ("strobing", Shape::Highlight, None),
+    ("winged", Shape::Wing, Some(Region::Eyeliner)),
+    ("wing", Shape::Wing, Some(Region::Eyeliner)),
+    ("cat-eye", Shape::Wing, Some(Region::Eyeliner)),
+    ("mascara", Shape::Mascara, None),
+    ("lashes", Shape::Mascara, None),
+    ("overlined", Shape::Overline, Some(Region::Lips)),
+    ("overline", Shape::Overline, Some(Region::Lips)),
+];
+
 /// Words that carry no makeup meaning of their own.
 const FILLERS: [&str; 16] = [
     "a", "an", "the", "some", "of", "on", "in", "look", "makeup", "make-up", "shade", "tone", "colour", "color",
@@ -66,7 +97,7 @@ const SEPARATORS: [&str; 4] = ["with", "and", "plus", "&"];
 
 /// The colour a region gets when a clause names the region but no colour ("bold eyeliner").
 /// `None`: the face's own colour (foundation evens the tone rather than recolouring it).
-fn default_colour(region: Region) -> Option<[f32; 3]> {
+pub(crate) fn default_colour(region: Region) -> Option<[f32; 3]> {
     let name = match region {
         Region::Lips => "rose",
         Region::EyelidLeft | Region::EyelidRight => "taupe",
@@ -104,6 +135,7 @@ fn parse_clause(words: &[String], parsed: &mut Parsed) {
     let mut colours_found: Vec<[f32; 3]> = Vec::new();
     let mut colour_names: Vec<String> = Vec::new();
     let mut intensity: Option<f32> = None;
+    let mut shapes: Vec<Shape> = Vec::new();
     let mut i = 0;
     while i < words.len() {
         // Longest colour name first: "light goldenrod yellow", "hot pink", "red".
@@ -119,12 +151,32 @@ fn parse_clause(words: &[String], parsed: &mut Parsed) {
         let singular = word.strip_suffix('s').unwrap_or(word);
         if let Some((_, named)) = REGION_WORDS.iter().find(|(w, _)| *w == word || *w == singular) {
             regions.extend(named.iter().copied());
+        } else if let Some((_, shape, implied)) = SHAPING_WORDS.iter().find(|(w, _, _)| *w == word || *w == singular) {
+            shapes.push(*shape);
+            regions.extend(implied.iter().copied());
         } else if let Some((_, level)) = INTENSITIES.iter().find(|(w, _)| *w == word) {
             intensity = Some(*level);
         } else if !FILLERS.contains(&word) {
             parsed.unknown.push(word.to_string());
         }
         i += 1;
+    }
+    let amount = intensity.unwrap_or(DEFAULT_INTENSITY);
+    for shape in &shapes {
+        let slot = match shape {
+            Shape::Contour => &mut parsed.targets.shaping.contour,
+            Shape::Highlight => &mut parsed.targets.shaping.highlight,
+            Shape::Wing => &mut parsed.targets.shaping.wing,
+            Shape::Mascara => &mut parsed.targets.shaping.mascara,
+            Shape::Overline => &mut parsed.targets.shaping.overline,
+        };
+        *slot = Some(amount);
+    }
+    if regions.is_empty() && !shapes.is_empty() {
+        if !colours_found.is_empty() {
+            parsed.unplaced.push(words.join(" "));
+        }
+        return;
     }
     if regions.is_empty() {
         // "smoky" alone means the eyes; any other colour without a region cannot be placed.
@@ -187,5 +239,21 @@ mod tests {
         assert!(parse("").targets.is_empty());
         let nothing = parse("sparkly glitter");
         assert!(nothing.targets.is_empty(), "{nothing:?}");
+    }
+
+    #[test]
+    fn light_and_line_words() {
+        let p = parse("soft contour, highlight, black winged liner, bold brows, overlined nude lips, mascara");
+        assert!(p.unknown.is_empty() && p.unplaced.is_empty(), "{p:?}");
+        let s = p.targets.shaping;
+        assert_eq!((s.contour, s.highlight, s.wing, s.overline), (Some(0.4), Some(0.6), Some(0.6), Some(0.6)));
+        assert_eq!(s.mascara, Some(0.6));
+        assert_eq!(p.targets.get(Region::Eyeliner).unwrap().colour, Some([0.0; 3]));
+        assert_eq!(p.targets.get(Region::Brows).unwrap().intensity, 0.8);
+        assert_eq!(p.targets.get(Region::Lips).unwrap().colour, colours::named("nude"));
+        // Light alone is a request, not an empty prompt; a colour on it has nowhere to go.
+        let light = parse("glowing highlight");
+        assert!(!light.targets.is_empty() && light.targets.iter().count() == 0);
+        assert_eq!(parse("pink contour").unplaced, ["pink contour"]);
     }
 }

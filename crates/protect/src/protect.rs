@@ -5,7 +5,8 @@ use std::ops::ControlFlow;
 use web_time::Instant;
 
 use facecloak_face::{Face, Framed, Image, Mesh, paste};
-use facecloak_makeup::{Generator, Synthesiser, Targets};
+use facecloak_makeup::naturalness::{self, Naturalness};
+use facecloak_makeup::{Cosmetics, Generator, Look, Targets};
 
 use crate::host::read;
 use crate::search::{self, FaceView, Mode, Settings, Step};
@@ -40,6 +41,11 @@ pub struct FaceResult {
     pub similarities: Vec<(String, f32, f32)>,
     /// Seconds spent on this face.
     pub seconds: f32,
+    /// The makeup applied (pigments and their distance to the colours asked for, light and
+    /// line), if the face was protected.
+    pub look: Option<Look>,
+    /// How natural the result is, measured on the protected photo, if the face was protected.
+    pub naturalness: Option<Naturalness>,
 }
 
 /// A protected photo.
@@ -106,6 +112,8 @@ pub async fn protect_async(
             skipped: true,
             similarities: Vec::new(),
             seconds: 0.0,
+            look: None,
+            naturalness: None,
         };
         let framed = Framed::new(mesh);
         let crops: Option<Vec<_>> = surrogates.iter().map(|s| s.crop().from_photo(face, mesh)).collect();
@@ -114,8 +122,10 @@ pub async fn protect_async(
             continue;
         };
         let generator_face = framed.crop(photo);
-        // The crop and the regions come from the same Framed: sizes agree.
-        let Ok(synthesiser) = Synthesiser::encode(&generator_face, &framed.regions, makeup, device) else {
+        // The crop, the landmarks and the regions come from the same Framed: sizes agree.
+        let Ok(cosmetics) =
+            Cosmetics::encode(&generator_face, &framed.landmarks, &framed.regions, makeup, &settings.bounds, device)
+        else {
             results.push(result);
             continue;
         };
@@ -127,13 +137,20 @@ pub async fn protect_async(
             own: own[index].clone(),
         };
         let outcome =
-            search::search_async(&synthesiser, &view, surrogates, mode, settings, &mut |step| progress(index, step))
+            search::search_async(&cosmetics, &view, surrogates, mode, settings, &mut |step| progress(index, step))
                 .await?;
-        let change = synthesiser.render(&outcome.latent);
-        let size = synthesiser.size();
+        let change = cosmetics.render(&outcome.latent);
+        let size = cosmetics.size();
         let change = Image { width: size, height: size, data: read(change).await? };
         // Same Framed, same size: paste cannot mismatch.
         let _ = paste::paste(&mut image, &framed.to_generator, &change, framed.regions.face());
+        let mut codes = Vec::with_capacity(outcome.latent.codes.len());
+        for code in &outcome.latent.codes {
+            codes.push(read(code.clone()).await?);
+        }
+        result.look = Some(cosmetics.look(&codes));
+        result.naturalness =
+            naturalness::measure(&generator_face, &framed.crop(&image), &framed.landmarks, &framed.regions);
         cancelled = outcome.cancelled;
         result.steps = outcome.steps;
         result.converged = outcome.converged;

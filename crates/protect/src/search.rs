@@ -22,7 +22,7 @@ use burn::tensor::module::avg_pool2d;
 use burn::tensor::ops::AvgPoolOptions;
 use burn::tensor::{Tensor, TensorData};
 use facecloak_face::{Image, Similarity, Warp};
-use facecloak_makeup::{Generator, Latent};
+use facecloak_makeup::{Bounds, Generator, Latent};
 
 use crate::eot::{EotSettings, PixelEot};
 use crate::host::read;
@@ -76,15 +76,17 @@ pub struct Settings {
     /// Every how many steps a [`Step`] carries a picture of the made-up face (0: never), for
     /// a live preview.
     pub preview_every: usize,
+    /// How far the makeup may go (colour budget, coverage, depth of light and line).
+    pub bounds: Bounds,
 }
 
 impl Strength {
     /// The settings this strength stands for.
     pub fn settings(self) -> Settings {
-        let (steps, margin, naturalness) = match self {
-            Strength::Low => (30, 0.05, 1.0),
-            Strength::Medium => (60, 0.15, 0.5),
-            Strength::High => (120, 0.25, 0.25),
+        let (steps, margin, naturalness, bounds) = match self {
+            Strength::Low => (30, 0.05, 1.0, Bounds::LOW),
+            Strength::Medium => (60, 0.15, 0.5, Bounds::MEDIUM),
+            Strength::High => (120, 0.25, 0.25, Bounds::HIGH),
         };
         Settings {
             steps,
@@ -96,6 +98,7 @@ impl Strength {
             eot: EotSettings::default(),
             seed: 0,
             preview_every: 0,
+            bounds,
         }
     }
 }

@@ -274,8 +274,16 @@ struct PromptTarget {
 }
 
 #[derive(Serialize)]
+struct PromptShaping {
+    name: &'static str,
+    intensity: f32,
+}
+
+#[derive(Serialize)]
 struct ParsedPrompt {
     targets: Vec<PromptTarget>,
+    /// Light and line asked for (contour, highlight, wing, mascara, overlined lips).
+    shaping: Vec<PromptShaping>,
     unknown: Vec<String>,
     unplaced: Vec<String>,
 }
@@ -293,6 +301,19 @@ impl From<prompt::Parsed> for ParsedPrompt {
                     intensity: target.intensity,
                 })
                 .collect(),
+            shaping: {
+                let s = parsed.targets.shaping;
+                [
+                    ("contour", s.contour),
+                    ("highlight", s.highlight),
+                    ("winged liner", s.wing),
+                    ("mascara", s.mascara),
+                    ("overlined lips", s.overline),
+                ]
+                .into_iter()
+                .filter_map(|(name, v)| Some(PromptShaping { name, intensity: v? }))
+                .collect()
+            },
             unknown: parsed.unknown,
             unplaced: parsed.unplaced,
         }
@@ -328,6 +349,8 @@ struct FaceReport<'a> {
     skipped: bool,
     seconds: f32,
     similarities: Vec<Score<'a>>,
+    look: Option<&'a facecloak_makeup::Look>,
+    naturalness: Option<&'a facecloak_makeup::naturalness::Naturalness>,
 }
 
 #[derive(Serialize)]
@@ -370,7 +393,7 @@ async fn run_protect(
     let parsed = prompt::parse(&options.prompt);
     if parsed.targets.is_empty() {
         return Err(SessionError::Invalid(format!(
-            "the makeup prompt {:?} names no region (lipstick, eyeshadow, eyeliner, blush, brows, foundation)",
+            "the makeup prompt {:?} names no region (lipstick, eyeshadow, eyeliner, blush, brows, foundation, contour, highlight)",
             options.prompt
         )));
     }
@@ -488,6 +511,8 @@ async fn run_protect(
             skipped: result.skipped,
             seconds: result.seconds,
             similarities,
+            look: result.look.as_ref(),
+            naturalness: result.naturalness.as_ref(),
         });
     }
     let ssim = metrics::ssim(&photo.image, &protected.image).map_err(|e| SessionError::Invalid(e.to_string()))?;

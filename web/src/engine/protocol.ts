@@ -49,6 +49,8 @@ export interface Analysis {
 /** What a makeup prompt asks for. */
 export interface ParsedPrompt {
   targets: { region: string; colour: string | null; intensity: number }[];
+  /** Light and line asked for (contour, highlight, winged liner, mascara, overlined lips). */
+  shaping: { name: string; intensity: number }[];
   /** Words not understood. */
   unknown: string[];
   /** Clauses naming a colour but no region. */
@@ -106,6 +108,43 @@ export interface FaceReport {
   skipped: boolean;
   seconds: number;
   similarities: Score[];
+  /** The makeup applied; null when the face was skipped. */
+  look: Look | null;
+  /** How natural the result measured; null when the face was skipped. */
+  naturalness: Naturalness | null;
+}
+
+/** One pigment as applied (facecloak_makeup::AppliedPigment). */
+export interface AppliedPigment {
+  name: string;
+  requested: boolean;
+  /** sRGB 0–255. */
+  target: [number, number, number];
+  applied: [number, number, number];
+  /** CIEDE2000 between target and applied. */
+  delta_e: number;
+  coverage: number;
+}
+
+/** The makeup in numbers (facecloak_makeup::Look). */
+export interface Look {
+  pigments: AppliedPigment[];
+  /** Contour (negative) and highlight per place: ΔL* at the band's centre. */
+  light: [string, number][];
+  /** Foundation's ΔL* and Δb*. */
+  foundation: [number, number];
+  lip_line: number;
+  wing: number;
+}
+
+/** The naturalness measures of one face (facecloak_makeup::naturalness::Naturalness). */
+export interface Naturalness {
+  symmetry: number;
+  bare_skin_hue: number;
+  lip_spill: number;
+  eye_spill: number;
+  fine_energy: number;
+  mean_change: number;
 }
 
 /** What a protection did. */

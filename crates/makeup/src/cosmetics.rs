@@ -1,0 +1,988 @@
+//! The default generator: makeup a person could apply, with a few dozen parameters.
+//!
+//! Every point of its latent space is makeup someone could wear, by construction:
+//! - **pigments**, one per product (lipstick, eyeshadow at the lash line and at the crease,
+//!   eyeliner, brow fill, blush), each a single colour that the search moves within a CIELAB
+//!   ball of the requested colour ([`Bounds::colour`], ΔE);
+//! - **coverage** per product as a smooth shape of a handful of parameters on anatomical
+//!   fields ([`crate::anatomy`]): the lip outline moved by at most [`Bounds::lip_line`]
+//!   pixels, shadow graded from lash line to crease up to a height, a liner's thickness and
+//!   its wing's length and angle, brows thickened or extended by a few pixels, blush as a
+//!   radial falloff that may lift and grow a little — never a per-pixel colour;
+//! - **light**: foundation changes lightness and warmth only (CIELAB L\* and b\*), contour and
+//!   highlight change lightness only, at nine anatomical places (cheek hollows, jaw, sides of
+//!   the nose, temples; cheekbone tops, nose bridge, brow bone, cupid's bow, chin), each a
+//!   Gaussian band across its line whose depth, position and width the search sets within
+//!   bounds; mascara darkens the lash line;
+//! - **symmetric**: one parameter set for both sides, each side drawn on its own landmarks
+//!   (no asymmetry at all is allowed);
+//! - **pigment on skin**: each layer's colour is lit as the face is there (it follows the
+//!   tone's own variation about the region's mean, so a lipstick is darker in the corners of
+//!   the mouth, as the lips are), composited in CIELAB onto the face's tone (blurred), and only
+//!   the tone's change is returned, so pores, lashes and edges stay; skin
+//!   products are held off everything that is not bare skin (beards, stubble, hair, glasses,
+//!   nostrils), lipstick off the mouth opening and teeth, and nothing touches the eyes.
+//!
+//! The all-zero latent renders an exactly zero change.
+
+use burn::tensor::activation::{relu, sigmoid};
+use burn::tensor::{Device, Tensor, TensorData};
+use facecloak_face::{Image, Point, Region, Regions};
+
+use crate::anatomy::{Anatomy, Field, along, lerp, mark, median_lab, project, step};
+use crate::{Generator, Latent, Target, Targets, lab};
+
+/// How far each strength lets the makeup go. The search cannot leave these bounds: they are
+/// built into the generator, not penalised.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bounds {
+    /// Farthest a pigment may move from its requested colour (CIELAB; weighted so that
+    /// CIEDE2000 stays within it, see [`colour_offset`]).
+    pub colour: f32,
+    /// Scale of every product's opacity cap.
+    pub coverage: f32,
+    /// Deepest contour, ΔL\*.
+    pub contour: f32,
+    /// Brightest highlight, ΔL\*.
+    pub highlight: f32,
+    /// Foundation's lightness change, ± ΔL\*.
+    pub foundation: f32,
+    /// Foundation's warmth change, ± Δb\*.
+    pub warmth: f32,
+    /// How far the lip liner may move the lip outline, ± generator pixels (eyes 64 apart).
+    pub lip_line: f32,
+}
+
+impl Bounds {
+    /// Light makeup.
+    pub const LOW: Bounds = Bounds {
+        colour: 6.0,
+        coverage: 0.8,
+        contour: 5.0,
+        highlight: 4.0,
+        foundation: 1.5,
+        warmth: 0.3,
+        lip_line: 1.0,
+    };
+    /// The default.
+    pub const MEDIUM: Bounds = Bounds {
+        colour: 10.0,
+        coverage: 1.0,
+        contour: 9.0,
+        highlight: 7.0,
+        foundation: 2.5,
+        warmth: 0.5,
+        lip_line: 1.5,
+    };
+    /// Evening makeup.
+    pub const HIGH: Bounds = Bounds {
+        colour: 16.0,
+        coverage: 1.0,
+        contour: 14.0,
+        highlight: 10.0,
+        foundation: 3.5,
+        warmth: 0.7,
+        lip_line: 2.0,
+    };
+}
+
+/// The products that carry a pigment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pigment {
+    /// Lipstick.
+    Lips,
+    /// Eyeshadow at the lash line.
+    Lid,
+    /// Eyeshadow towards the crease.
+    Crease,
+    /// Eyeliner.
+    Liner,
+    /// Brow fill.
+    Brows,
+    /// Blush.
+    Blush,
+}
+
+impl Pigment {
+    /// Every pigment, in the latent's order.
+    pub const ALL: [Pigment; 6] =
+        [Pigment::Lips, Pigment::Lid, Pigment::Crease, Pigment::Liner, Pigment::Brows, Pigment::Blush];
+
+    /// A short name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Pigment::Lips => "lipstick",
+            Pigment::Lid => "eyeshadow (lid)",
+            Pigment::Crease => "eyeshadow (crease)",
+            Pigment::Liner => "eyeliner",
+            Pigment::Brows => "brows",
+            Pigment::Blush => "blush",
+        }
+    }
+
+    /// The region of [`Targets`] that requests it.
+    pub fn region(self) -> Region {
+        match self {
+            Pigment::Lips => Region::Lips,
+            Pigment::Lid | Pigment::Crease => Region::EyelidLeft,
+            Pigment::Liner => Region::Eyeliner,
+            Pigment::Brows => Region::Brows,
+            Pigment::Blush => Region::CheekLeft,
+        }
+    }
+
+    /// The most opaque it can be (before [`Bounds::coverage`]); the crease shares the lid's.
+    fn cap(self) -> f32 {
+        match self {
+            Pigment::Lips => 0.85,
+            Pigment::Lid | Pigment::Crease => 0.7,
+            Pigment::Liner => 0.9,
+            Pigment::Brows => 0.5,
+            Pigment::Blush => 0.35,
+        }
+    }
+}
+
+/// Contour (darker) or highlight (lighter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Light {
+    /// Lightness taken away.
+    Contour,
+    /// Lightness added.
+    Highlight,
+}
+
+/// A place where contour or highlight goes: a line on each side (or one on the midline), and
+/// the band's width and position across it, in eye distances.
+struct Place {
+    name: &'static str,
+    light: Light,
+    /// Standard deviation of the band across its line.
+    sigma: f32,
+    /// Where the band sits across the line at the middle of its range (positive: towards the
+    /// line's reference point).
+    offset: f32,
+    /// How far the search may move it from there.
+    shift: f32,
+}
+
+const PLACES: [Place; 9] = [
+    Place { name: "cheek hollows", light: Light::Contour, sigma: 0.07, offset: 0.0, shift: 0.05 },
+    Place { name: "jawline", light: Light::Contour, sigma: 0.06, offset: 0.05, shift: 0.04 },
+    Place { name: "sides of the nose", light: Light::Contour, sigma: 0.035, offset: 0.0, shift: 0.03 },
+    Place { name: "temples", light: Light::Contour, sigma: 0.07, offset: 0.06, shift: 0.04 },
+    Place { name: "cheekbone tops", light: Light::Highlight, sigma: 0.06, offset: 0.0, shift: 0.04 },
+    Place { name: "nose bridge", light: Light::Highlight, sigma: 0.035, offset: 0.0, shift: 0.02 },
+    Place { name: "brow bone", light: Light::Highlight, sigma: 0.04, offset: 0.09, shift: 0.03 },
+    Place { name: "cupid's bow", light: Light::Highlight, sigma: 0.03, offset: 0.045, shift: 0.015 },
+    Place { name: "chin", light: Light::Highlight, sigma: 0.07, offset: 0.0, shift: 0.04 },
+];
+
+/// How a parameter's unbounded code becomes its value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    /// `max · clamp(code, 0, 1)`: 0 at code 0, so the zero latent adds nothing.
+    Amount { max: f32 },
+    /// `mid + half · code / √(1 + code²)`: smooth, always inside `mid ± half`.
+    Shape { mid: f32, half: f32 },
+}
+
+impl Kind {
+    fn value(self, code: f32) -> f32 {
+        match self {
+            Kind::Amount { max } => max * code.clamp(0.0, 1.0),
+            Kind::Shape { mid, half } => mid + half * code / (1.0 + code * code).sqrt(),
+        }
+    }
+
+    /// The code whose value is `fraction` of the way from the low end (Amount) or from the
+    /// middle to the top (Shape).
+    fn code_for(self, fraction: f32) -> f32 {
+        match self {
+            Kind::Amount { .. } => fraction.clamp(0.0, 1.0),
+            Kind::Shape { .. } => {
+                let s = fraction.clamp(-0.95, 0.95);
+                s / (1.0 - s * s).sqrt()
+            }
+        }
+    }
+}
+
+// The shape parameters, in the latent's order; the places' three each follow.
+const LIPS_COVER: usize = 0;
+const LIPS_LINE: usize = 1;
+const SHADOW_COVER: usize = 2;
+const SHADOW_HEIGHT: usize = 3;
+const LINER_COVER: usize = 4;
+const LINER_THICKNESS: usize = 5;
+const WING_LENGTH: usize = 6;
+const WING_ANGLE: usize = 7;
+const MASCARA: usize = 8;
+const BROWS_COVER: usize = 9;
+const BROWS_GROW: usize = 10;
+const BROWS_EXTEND: usize = 11;
+const BLUSH_COVER: usize = 12;
+const BLUSH_LIFT: usize = 13;
+const BLUSH_SIZE: usize = 14;
+const FOUNDATION: usize = 15;
+const WARMTH: usize = 16;
+const FIRST_PLACE: usize = 17;
+/// Parameters of the latent's second code.
+pub const PARAMETERS: usize = FIRST_PLACE + 3 * PLACES.len();
+
+/// Mascara's darkening of the lash line at full amount, ΔL\*.
+const MASCARA_DEPTH: f32 = 12.0;
+/// Blush's radial falloff (standard deviations across and down the cheek), eye distances.
+const BLUSH_RADII: [f32; 2] = [0.22, 0.16];
+/// Longest eyeliner wing, in eye distances.
+const WING_MAX: f32 = 0.18;
+/// Where a search starts a product the request does not name: a little above zero, where the
+/// amount's clamp still passes a gradient, too little to see.
+const UNREQUESTED_START: f32 = 0.05;
+/// Blur that separates tone (what makeup changes) from detail (what it keeps), generator
+/// pixels (the eyes are 64 apart).
+const TONE_SIGMA: f32 = 2.0;
+/// How much a colour code's pull towards the requested colour costs, against the shape codes'.
+const COLOUR_PRIOR: f32 = 0.5;
+const SHAPE_PRIOR: f32 = 0.1;
+
+/// The kinds of every parameter under `bounds`, for a face whose eyes are `eye_distance` apart.
+fn kinds(bounds: &Bounds, eye_distance: f32) -> Vec<Kind> {
+    let cover = |p: Pigment| Kind::Amount { max: p.cap() * bounds.coverage };
+    let mut kinds = vec![
+        cover(Pigment::Lips),
+        Kind::Shape { mid: 0.0, half: bounds.lip_line },
+        cover(Pigment::Lid),
+        Kind::Shape { mid: 0.5, half: 0.2 },
+        cover(Pigment::Liner),
+        Kind::Shape { mid: 1.6, half: 0.9 },
+        Kind::Amount { max: WING_MAX * eye_distance },
+        Kind::Shape { mid: 0.1, half: 0.25 },
+        Kind::Amount { max: 1.0 },
+        cover(Pigment::Brows),
+        Kind::Shape { mid: 0.5, half: 1.0 },
+        Kind::Shape { mid: 0.04, half: 0.08 },
+        cover(Pigment::Blush),
+        Kind::Shape { mid: 0.0, half: 1.0 },
+        Kind::Shape { mid: 1.0, half: 0.2 },
+        Kind::Shape { mid: 0.0, half: bounds.foundation },
+        Kind::Shape { mid: 0.0, half: bounds.warmth },
+    ];
+    for place in &PLACES {
+        let max = match place.light {
+            Light::Contour => bounds.contour,
+            Light::Highlight => bounds.highlight,
+        };
+        kinds.push(Kind::Amount { max });
+        kinds.push(Kind::Shape { mid: place.offset, half: place.shift });
+        kinds.push(Kind::Shape { mid: 1.0, half: 0.3 });
+    }
+    kinds
+}
+
+/// A pigment's CIELAB offset from its requested colour for the code `v`: inside the ellipsoid
+/// `ΔL² + (1.5 Δa)² + (1.5 Δb)² ≤ budget²`. CIEDE2000 never weighs lightness more than
+/// ΔL (S_L ≥ 1) and weighs a\* at most 1.5× (its G factor), so this keeps ΔE00 within about
+/// the budget; the naturalness report measures the real ΔE00 of what was applied.
+pub fn colour_offset(v: [f32; 3], budget: f32) -> [f32; 3] {
+    let norm = (1.0 + v.iter().map(|c| c * c).sum::<f32>()).sqrt();
+    [v[0] * budget / norm, v[1] * budget / (1.5 * norm), v[2] * budget / (1.5 * norm)]
+}
+
+/// What the makeup is, in numbers: for reports and the naturalness measures.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Look {
+    /// Per pigment.
+    pub pigments: Vec<AppliedPigment>,
+    /// Contour and highlight per place: ΔL\* at the band's centre (negative for contour).
+    pub light: Vec<(String, f32)>,
+    /// Foundation's ΔL\* and Δb\*.
+    pub foundation: [f32; 2],
+    /// How far the lip outline moved, generator pixels (positive: overlined).
+    pub lip_line: f32,
+    /// The eyeliner wing's length, generator pixels.
+    pub wing: f32,
+}
+
+/// One pigment as applied.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AppliedPigment {
+    /// Which product.
+    pub name: &'static str,
+    /// Whether the request named it (otherwise it aims at the face's own colour).
+    pub requested: bool,
+    /// The colour asked for, sRGB 0–255.
+    pub target: [f32; 3],
+    /// The colour applied, sRGB 0–255.
+    pub applied: [f32; 3],
+    /// CIEDE2000 between the two.
+    pub delta_e: f32,
+    /// Its largest opacity.
+    pub coverage: f32,
+}
+
+/// The makeup model for one face.
+pub struct Cosmetics {
+    size: usize,
+    device: Device,
+    bounds: Bounds,
+    kinds: Vec<Kind>,
+    face: Tensor<4>,
+    /// The face's tone in CIELAB, `[3, N]` (N = size²).
+    tone_lab: Tensor<2>,
+    /// The same tone back in sRGB through [`lab::lab_to_srgb`]: the zero of the change.
+    base: Tensor<2>,
+    /// Per pigment: the requested colour in CIELAB, and whether it was requested.
+    targets: Vec<([f32; 3], bool)>,
+    target_lab: Tensor<2>,
+    start: Vec<f32>,
+    fields: Fields,
+}
+
+/// The fixed fields the parameters are evaluated on, each `[1, N]`.
+struct Fields {
+    /// Where blush goes: bare skin.
+    bare_skin: Tensor<2>,
+    /// Where foundation goes: bare skin off the lids.
+    foundation: Tensor<2>,
+    // Lips: signed distance to the outline (pixels) and where lipstick may go at all.
+    lip_distance: Tensor<2>,
+    lip_base: Tensor<2>,
+    lip_shade: Tensor<2>,
+    // Eyeshadow: height from lash line (0) to brow (1); where it may go; the lid→crease mix.
+    shadow_height: Tensor<2>,
+    shadow_base: Tensor<2>,
+    shadow_mix: Tensor<2>,
+    shadow_shade: Tensor<2>,
+    // Liner: distance above the lash line, its taper, where it may go; the wing's frame.
+    lid_across: Tensor<2>,
+    liner_taper: Tensor<2>,
+    liner_base: Tensor<2>,
+    wing_along: Tensor<2>,
+    wing_across: Tensor<2>,
+    wing_taper: Tensor<2>,
+    wing_base: Tensor<2>,
+    liner_shade: Tensor<2>,
+    mascara: Tensor<2>,
+    // Brows: distance to the centreline, the half-width there, the position along it (0 at
+    // the inner end, 1 at the tail), the length, and where fill may go.
+    brow_distance: Tensor<2>,
+    brow_half_width: Tensor<2>,
+    brow_along: Tensor<2>,
+    brow_length: Tensor<2>,
+    brow_base: Tensor<2>,
+    brow_shade: Tensor<2>,
+    // Blush: mirrored cheek frames (outwards, downwards; eye distances) and where it may go.
+    cheek_out: Tensor<2>,
+    cheek_down: Tensor<2>,
+    blush_shade: Tensor<2>,
+    // Per place: position across its line (eye distances), and window × bare skin.
+    place_across: Vec<Tensor<2>>,
+    place_window: Vec<Tensor<2>>,
+}
+
+/// A face that is not on the generator's grid, or landmarks that are not facemesh's.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EncodeError {
+    /// The face crop and the regions disagree.
+    #[error("the face is {face:?} (width, height) but its regions are {regions}×{regions}: both must be one square")]
+    WrongFaceSize {
+        /// The face's size.
+        face: (usize, usize),
+        /// The regions' grid side.
+        regions: usize,
+    },
+    /// Not 468 landmarks.
+    #[error("the makeup model needs facemesh's 468 landmarks, got {0}")]
+    Landmarks(usize),
+}
+
+impl Cosmetics {
+    /// The encoder: the face `face` (a generator-space crop), its `landmarks` there and its
+    /// `regions` (`facecloak_face::Framed`), made up towards `targets` within `bounds`.
+    pub fn encode(
+        face: &Image,
+        landmarks: &[Point],
+        regions: &Regions,
+        targets: &Targets,
+        bounds: &Bounds,
+        device: &Device,
+    ) -> Result<Cosmetics, EncodeError> {
+        let size = regions.size();
+        if face.width != size || face.height != size {
+            return Err(EncodeError::WrongFaceSize { face: (face.width, face.height), regions: size });
+        }
+        if landmarks.len() != facecloak_face::mesh::LANDMARKS {
+            return Err(EncodeError::Landmarks(landmarks.len()));
+        }
+        let n = size * size;
+        let tone = face.blurred(TONE_SIGMA);
+        let anatomy = Anatomy::new(face, &tone, landmarks, regions);
+        let kinds = kinds(bounds, anatomy.eye_distance);
+        let row = |field: Field| Tensor::<2>::from_data(TensorData::new(field, [1, n]), device);
+
+        let planar: Vec<f32> =
+            (0..3).flat_map(|c| (0..n).map(move |i| (c, i))).map(|(c, i)| tone.data[i * 3 + c]).collect();
+        let tone_lab = Tensor::<2>::from_data(TensorData::new(lab::planar_to_lab(&planar, n), [3, n]), device);
+        let base = lab::lab_to_srgb(tone_lab.clone());
+
+        // Requested colours. A product nobody asked for aims at what a person would wear without
+        // saying so — a taupe shadow, a black liner, the brows' own hair colour — or, for
+        // lipstick and blush, at the face's own colour there.
+        let pixel_lab: Vec<[f32; 3]> =
+            (0..n).map(|i| lab::srgb_to_lab([0, 1, 2].map(|c| tone.data[i * 3 + c]))).collect();
+        let core = |region: Region| -> Vec<usize> { (0..n).filter(|&i| regions.mask(region)[i] > 0.5).collect() };
+        let own = |p: Pigment| -> [f32; 3] {
+            match p {
+                Pigment::Brows => brow_hair_colour(face, regions),
+                _ => median_lab(&pixel_lab, &core(p.region())),
+            }
+        };
+        // Codes where the search starts (shapes at the middle of their range).
+        let mut start = vec![0.0; PARAMETERS];
+        let mut pigment_targets = Vec::with_capacity(Pigment::ALL.len());
+        for p in Pigment::ALL {
+            let request = targets.get(p.region());
+            let unasked = match p {
+                Pigment::Lid | Pigment::Crease | Pigment::Liner => crate::prompt::default_colour(p.region()),
+                _ => None,
+            };
+            let colour = request
+                .and_then(|t: Target| t.colour)
+                .or(if request.is_none() { unasked } else { None })
+                .map(lab::srgb_to_lab)
+                .unwrap_or_else(|| own(p));
+            pigment_targets.push((colour, request.is_some()));
+        }
+        let intensity = |region: Region| targets.get(region).map(|t| t.intensity.clamp(0.0, 1.0));
+        let amount = |region: Region| intensity(region).unwrap_or(UNREQUESTED_START);
+        start[LIPS_COVER] = amount(Region::Lips);
+        start[SHADOW_COVER] = amount(Region::EyelidLeft);
+        start[LINER_COVER] = amount(Region::Eyeliner);
+        start[BROWS_COVER] = amount(Region::Brows);
+        start[BLUSH_COVER] = amount(Region::CheekLeft);
+        let shaping = &targets.shaping;
+        start[WING_LENGTH] = shaping.wing.unwrap_or(if intensity(Region::Eyeliner).is_some() { 0.3 } else { 0.0 });
+        start[MASCARA] = shaping.mascara.unwrap_or(UNREQUESTED_START);
+        start[LIPS_LINE] = kinds[LIPS_LINE].code_for(shaping.overline.unwrap_or(0.0) * 0.8);
+        for (k, place) in PLACES.iter().enumerate() {
+            let asked = match place.light {
+                Light::Contour => shaping.contour,
+                Light::Highlight => shaping.highlight,
+            };
+            start[FIRST_PLACE + 3 * k] = asked.unwrap_or(UNREQUESTED_START);
+        }
+        let target_lab: Vec<f32> = pigment_targets.iter().flat_map(|(c, _)| *c).collect();
+        let target_lab = Tensor::<2>::from_data(TensorData::new(target_lab, [Pigment::ALL.len(), 3]), device);
+
+        let planes = |field: Field| Tensor::<2>::from_data(TensorData::new(field, [3, n]), device);
+        let fields = Fields::new(&anatomy, &tone, regions, row, planes);
+        Ok(Cosmetics {
+            size,
+            device: device.clone(),
+            bounds: *bounds,
+            kinds,
+            face: Tensor::<4>::from_data(TensorData::new(face.data.clone(), [1, size, size, 3]), device),
+            tone_lab,
+            base,
+            targets: pigment_targets,
+            target_lab,
+            start,
+            fields,
+        })
+    }
+
+    /// The bounds it was made with.
+    pub fn bounds(&self) -> &Bounds {
+        &self.bounds
+    }
+
+    fn latent(&self, colours: Vec<f32>, params: Vec<f32>) -> Latent {
+        let c = Tensor::<4>::from_data(TensorData::new(colours, [1, 1, Pigment::ALL.len(), 3]), &self.device);
+        let p = Tensor::<4>::from_data(TensorData::new(params, [1, 1, 1, PARAMETERS]), &self.device);
+        Latent { codes: vec![c, p] }
+    }
+
+    /// The parameters' values for the codes, `[P]`.
+    fn values(&self, params: Tensor<1>) -> Tensor<1> {
+        let (mut amount_max, mut is_amount, mut mid, mut half) = (vec![], vec![], vec![], vec![]);
+        for kind in &self.kinds {
+            match *kind {
+                Kind::Amount { max } => {
+                    amount_max.push(max);
+                    is_amount.push(1.0);
+                    mid.push(0.0);
+                    half.push(0.0);
+                }
+                Kind::Shape { mid: m, half: h } => {
+                    amount_max.push(0.0);
+                    is_amount.push(0.0);
+                    mid.push(m);
+                    half.push(h);
+                }
+            }
+        }
+        let t = |v: Vec<f32>| Tensor::<1>::from_data(TensorData::new(v, [PARAMETERS]), &self.device);
+        // Clamp with ReLUs (their backward is a mask); the soft bound as x / √(1 + x²).
+        let clamped = relu(params.clone()) - relu(params.clone() - 1.0);
+        let soft = params.clone() / (params.square() + 1.0).sqrt();
+        clamped * t(amount_max) + soft * t(half) + t(mid) * (t(is_amount).neg() + 1.0)
+    }
+
+    /// The pigments' CIELAB colours for the colour codes, `[3, pigments]`.
+    fn pigments(&self, colours: Tensor<2>) -> Tensor<2> {
+        let budget = self.bounds.colour;
+        let norm = (colours.clone().square().sum_dim(1) + 1.0).sqrt();
+        let weights = Tensor::<2>::from_floats([[budget, budget / 1.5, budget / 1.5]], &self.device);
+        (self.target_lab.clone() + colours * weights / norm).swap_dims(0, 1)
+    }
+
+    /// The look that `codes` (the latent's values, read back) stand for.
+    pub fn look(&self, codes: &[Vec<f32>]) -> Look {
+        let colours = codes.first().cloned().unwrap_or_default();
+        let params = codes.get(1).cloned().unwrap_or_default();
+        let value = |i: usize| self.kinds[i].value(params.get(i).copied().unwrap_or(0.0));
+        let cover = [LIPS_COVER, SHADOW_COVER, SHADOW_COVER, LINER_COVER, BROWS_COVER, BLUSH_COVER];
+        let pigments = Pigment::ALL
+            .iter()
+            .enumerate()
+            .map(|(k, p)| {
+                let (target_lab, requested) = self.targets[k];
+                let v = [0, 1, 2].map(|c| colours.get(k * 3 + c).copied().unwrap_or(0.0));
+                let offset = colour_offset(v, self.bounds.colour);
+                let applied = lab::lab_to_srgb_host([0, 1, 2].map(|c| target_lab[c] + offset[c]));
+                AppliedPigment {
+                    name: p.name(),
+                    requested,
+                    target: lab::lab_to_srgb_host(target_lab),
+                    applied,
+                    delta_e: lab::delta_e2000(target_lab, lab::srgb_to_lab(applied)),
+                    coverage: value(cover[k]),
+                }
+            })
+            .collect();
+        let light = PLACES
+            .iter()
+            .enumerate()
+            .map(|(k, place)| {
+                let depth = value(FIRST_PLACE + 3 * k);
+                (place.name.to_owned(), if place.light == Light::Contour { -depth } else { depth })
+            })
+            .collect();
+        Look {
+            pigments,
+            light,
+            foundation: [value(FOUNDATION), value(WARMTH)],
+            lip_line: value(LIPS_LINE),
+            wing: value(WING_LENGTH),
+        }
+    }
+}
+
+impl Generator for Cosmetics {
+    fn size(&self) -> usize {
+        self.size
+    }
+
+    fn face(&self) -> Tensor<4> {
+        self.face.clone()
+    }
+
+    fn neutral(&self) -> Latent {
+        self.latent(vec![0.0; Pigment::ALL.len() * 3], vec![0.0; PARAMETERS])
+    }
+
+    fn initial(&self) -> Latent {
+        self.latent(vec![0.0; Pigment::ALL.len() * 3], self.start.clone())
+    }
+
+    fn render(&self, latent: &Latent) -> Tensor<4> {
+        let (s, n) = (self.size, self.size * self.size);
+        let f = &self.fields;
+        let colours = latent.codes[0].clone().reshape([Pigment::ALL.len(), 3]);
+        let values = self.values(latent.codes[1].clone().reshape([PARAMETERS]));
+        let v = |i: usize| values.clone().slice([i..i + 1]).reshape([1, 1]);
+
+        // Light: foundation, contour, highlight and mascara change L*; foundation's warmth b*.
+        let mut lightness = f.foundation.clone() * v(FOUNDATION) - f.mascara.clone() * (v(MASCARA) * MASCARA_DEPTH);
+        for (k, place) in PLACES.iter().enumerate() {
+            let (depth, centre, width) =
+                (v(FIRST_PLACE + 3 * k), v(FIRST_PLACE + 3 * k + 1), v(FIRST_PLACE + 3 * k + 2));
+            let x = (f.place_across[k].clone() - centre) / (width * place.sigma);
+            let band = (x.square() * -0.5).exp() * f.place_window[k].clone() * depth;
+            lightness = match place.light {
+                Light::Contour => lightness - band,
+                Light::Highlight => lightness + band,
+            };
+        }
+        let warmth = f.foundation.clone() * v(WARMTH);
+        let zeros = Tensor::<2>::zeros([1, n], &self.device);
+        let mut tone = self.tone_lab.clone() + Tensor::cat(vec![lightness, zeros, warmth], 0);
+
+        // Pigments, broad ones first so that liner and lipstick sit on top.
+        let pigments = self.pigments(colours);
+        let colour = |k: usize| pigments.clone().slice([0..3, k..k + 1]);
+        let blush = {
+            let (lift, grow) = (v(BLUSH_LIFT), v(BLUSH_SIZE));
+            // The cheekbone's apple, lifted up and out by at most a tenth of an eye distance;
+            // it falls off well before the mouth and the nose.
+            let x = (f.cheek_out.clone() - lift.clone() * 0.1) / (grow.clone() * BLUSH_RADII[0]);
+            let y = (f.cheek_down.clone() + lift * 0.075) / (grow * BLUSH_RADII[1]);
+            ((x.square() + y.square()) * -0.5).exp() * f.bare_skin.clone() * v(BLUSH_COVER)
+        };
+        let shadow = sigmoid((f.shadow_height.clone().neg() + v(SHADOW_HEIGHT)) / 0.07)
+            * f.shadow_base.clone()
+            * v(SHADOW_COVER);
+        let shadow_colour = colour(1) + (colour(2) - colour(1)) * f.shadow_mix.clone();
+        let brows = {
+            let edge = f.brow_half_width.clone() + v(BROWS_GROW) - f.brow_distance.clone();
+            let tail = (f.brow_along.clone().neg() + v(BROWS_EXTEND) + 1.0) * f.brow_length.clone();
+            sigmoid(edge / 0.7) * sigmoid(tail / 0.8) * f.brow_base.clone() * v(BROWS_COVER)
+        };
+        let liner = {
+            let thickness = v(LINER_THICKNESS);
+            let line = sigmoid((f.liner_taper.clone() * thickness.clone() - f.lid_across.clone()) / 0.5)
+                * f.liner_base.clone();
+            let tilt = f.wing_across.clone() - f.wing_along.clone() * v(WING_ANGLE);
+            let across = tilt / (f.wing_taper.clone() * thickness);
+            let wing = sigmoid((f.wing_along.clone().neg() + v(WING_LENGTH)) / 0.7)
+                * (across.square() * -0.5).exp()
+                * f.wing_base.clone();
+            (line.clone() + wing.clone() - line * wing) * v(LINER_COVER)
+        };
+        let lips = sigmoid((f.lip_distance.clone().neg() + v(LIPS_LINE)) / 0.6) * f.lip_base.clone() * v(LIPS_COVER);
+        let layers = [
+            (blush, colour(5), &f.blush_shade),
+            (shadow, shadow_colour, &f.shadow_shade),
+            (brows, colour(4), &f.brow_shade),
+            (liner, colour(3), &f.liner_shade),
+            (lips, colour(0), &f.lip_shade),
+        ];
+        // Composited in CIELAB: each layer's lightness follows the face's own light there.
+        for (opacity, colour, shade) in layers {
+            tone = tone.clone() + opacity * (colour + shade.clone() - tone);
+        }
+        (lab::lab_to_srgb(tone) - self.base.clone()).reshape([3, s, s]).permute([1, 2, 0]).reshape([1, s, s, 3])
+    }
+
+    fn unnaturalness(&self, latent: &Latent) -> Tensor<1> {
+        let colour = latent.codes[0].clone().square().mean() * COLOUR_PRIOR;
+        // Shapes only: amounts are bounded by their caps and cost nothing.
+        let mask: Vec<f32> = self.kinds.iter().map(|k| f32::from(u8::from(matches!(k, Kind::Shape { .. })))).collect();
+        let mask = Tensor::<4>::from_data(TensorData::new(mask, [1, 1, 1, PARAMETERS]), &self.device);
+        let shape = (latent.codes[1].clone() * mask).square().mean() * SHAPE_PRIOR;
+        (colour + shape).reshape([1])
+    }
+}
+
+/// The colour of the brow hairs: the median CIELAB of the darker half of the brow core.
+fn brow_hair_colour(face: &Image, regions: &Regions) -> [f32; 3] {
+    let mask = regions.mask(Region::Brows);
+    let mut pixels: Vec<(f32, [f32; 3])> = (0..mask.len())
+        .filter(|&i| mask[i] > 0.5)
+        .map(|i| {
+            let lab = lab::srgb_to_lab([0, 1, 2].map(|c| face.data[i * 3 + c]));
+            (lab[0], lab)
+        })
+        .collect();
+    pixels.sort_by(|a, b| a.0.total_cmp(&b.0));
+    pixels.truncate(pixels.len().div_ceil(2));
+    let lab: Vec<[f32; 3]> = pixels.iter().map(|p| p.1).collect();
+    median_lab(&lab, &(0..lab.len()).collect::<Vec<_>>())
+}
+
+impl Fields {
+    fn new(
+        a: &Anatomy,
+        tone: &Image,
+        regions: &Regions,
+        row: impl Fn(Field) -> Tensor<2>,
+        planes: impl Fn(Field) -> Tensor<2>,
+    ) -> Fields {
+        let d = a.eye_distance;
+        let n = a.size * a.size;
+        let not_eyes: Field = a.eyes.iter().map(|e| 1.0 - e).collect();
+        // The lids are the eyeshadow's: light, brow fill and foundation keep off them.
+        let not_lids: Field = (0..n)
+            .map(|i| 1.0 - regions.mask(Region::EyelidLeft)[i].max(regions.mask(Region::EyelidRight)[i]))
+            .collect();
+        let not_eye_core: Field = a.eye_core.iter().map(|e| 1.0 - e).collect();
+        let tone_lab: Vec<[f32; 3]> =
+            (0..n).map(|i| lab::srgb_to_lab([tone.data[i * 3], tone.data[i * 3 + 1], tone.data[i * 3 + 2]])).collect();
+        // A layer's pigment is lit as the face is there: the tone's CIELAB minus its mean over the
+        // layer's region (both sides together), `[3, N]`. A made-up region thus keeps its own
+        // shading and the colour of its light — a lipstick is darker in the corners of the mouth,
+        // a lid under blue light bluer — and moves as a whole towards the pigment, by the same
+        // amount on both sides.
+        let shade = |masks: &[&[f32]]| {
+            let (mut sum, mut weight) = ([0.0f64; 3], 0.0f64);
+            for i in 0..n {
+                let m = masks.iter().map(|m| m[i]).fold(0.0f32, f32::max) as f64;
+                for c in 0..3 {
+                    sum[c] += m * tone_lab[i][c] as f64;
+                }
+                weight += m;
+            }
+            let mean = sum.map(|s| if weight > 1e-6 { (s / weight) as f32 } else { 0.0 });
+            let limits = [30.0, 20.0, 20.0];
+            (0..3)
+                .flat_map(|c| tone_lab.iter().map(move |t| (t[c] - mean[c]).clamp(-limits[c], limits[c])))
+                .collect::<Field>()
+        };
+        let mask = |r: Region| regions.mask(r);
+
+        // Lips.
+        let lip_distance = a.lip_distance();
+        let lip_guard = lip_guard(tone, regions);
+        let lip_base: Field = a.mouth().iter().zip(&lip_guard).map(|(m, g)| (1.0 - m) * g).collect();
+
+        // Eyeshadow, liner and mascara, each side on its own lid and brow.
+        let (lids, brows_lower): (Vec<_>, Vec<_>) = (0..2).map(|k| (a.lid(k), a.brow_lower(k))).unzip();
+        let mut shadow_height = vec![0.0; n];
+        let mut shadow_base = vec![0.0; n];
+        let mut shadow_mix = vec![0.0; n];
+        let mut lid_across = vec![0.0; n];
+        let mut liner_taper = vec![0.0; n];
+        let mut liner_base = vec![0.0; n];
+        let mut mascara = vec![0.0; n];
+        let mut wing_along = vec![0.0; n];
+        let mut wing_across = vec![0.0; n];
+        let mut wing_taper = vec![1.0; n];
+        let mut wing_base = vec![0.0; n];
+        // The wing leaves the outer corner along the lid's last segment, turned 20° upwards.
+        let wings: Vec<(Point, Point, Point)> = (0..2)
+            .map(|k| {
+                let (corner, next) = (lids[k][0], lids[k][1]);
+                let len = (corner.x - next.x).hypot(corner.y - next.y).max(1e-3);
+                let out = Point::new((corner.x - next.x) / len, (corner.y - next.y) / len);
+                let (c, s) = (20f32.to_radians().cos(), 20f32.to_radians().sin());
+                // Rotate towards the face's up.
+                let turned = |sign: f32| Point::new(c * out.x - sign * s * out.y, sign * s * out.x + c * out.y);
+                let dir = [turned(1.0), turned(-1.0)]
+                    .into_iter()
+                    .max_by(|p, q| (p.x * a.up.x + p.y * a.up.y).total_cmp(&(q.x * a.up.x + q.y * a.up.y)))
+                    .unwrap_or(out);
+                // Across the wing, positive upwards.
+                let mut normal = Point::new(-dir.y, dir.x);
+                if normal.x * a.up.x + normal.y * a.up.y < 0.0 {
+                    normal = Point::new(-normal.x, -normal.y);
+                }
+                (corner, dir, normal)
+            })
+            .collect();
+        for i in 0..n {
+            let p = Point::new((i % a.size) as f32, (i / a.size) as f32);
+            let k = a.side[i] as usize;
+            let (lid, brow) = (&lids[k], &brows_lower[k]);
+            let brow_mid = along(brow, 0.5);
+            let on_lid = project(p, lid, brow_mid);
+            let f = on_lid.fraction;
+            // Height above the lash line over the lid-to-brow distance there; the shadow is
+            // tallest at the outer corner and half as tall at the inner one.
+            let (lp, bp) = (along(lid, f), along(brow, f));
+            let span = (bp.x - lp.x).hypot(bp.y - lp.y).max(1.0);
+            let t = on_lid.across / span / (1.0 - 0.5 * f.clamp(0.0, 1.0).powi(2));
+            let window = step((f + 0.06) / 0.03) * step((1.0 - f) / 0.03);
+            shadow_height[i] = t;
+            shadow_base[i] = window * step((t + 0.02) / 0.03) * not_eyes[i];
+            shadow_mix[i] = (t / 0.55).clamp(0.0, 1.0);
+            lid_across[i] = on_lid.across;
+            // Thicker at the outer corner (f = 0) than at the inner.
+            liner_taper[i] = 1.0 - 0.45 * f.clamp(0.0, 1.0);
+            let liner_window = step((f + 0.01) / 0.02) * step((0.95 - f) / 0.04);
+            liner_base[i] = step((on_lid.across + 0.6) / 0.4) * liner_window * not_eye_core[i];
+            mascara[i] = (-(on_lid.across / 1.2).powi(2) / 2.0).exp() * liner_window * not_eye_core[i];
+            let (corner, dir, normal) = wings[k];
+            let (dx, dy) = (p.x - corner.x, p.y - corner.y);
+            let (u, w) = (dx * dir.x + dy * dir.y, dx * normal.x + dy * normal.y);
+            wing_along[i] = u;
+            wing_across[i] = w;
+            wing_taper[i] = 0.7 * (1.0 - 0.6 * (u / (WING_MAX * d)).clamp(0.0, 1.0));
+            wing_base[i] = step(u / 0.7) * not_eye_core[i];
+        }
+
+        // Brows: the centreline from the inner end to the tail.
+        let mut brow_distance = vec![0.0; n];
+        let mut brow_half_width = vec![0.0; n];
+        let mut brow_along = vec![0.0; n];
+        let mut brow_length = vec![1.0; n];
+        let mut brow_base = vec![0.0; n];
+        let centres: Vec<(Vec<Point>, Vec<f32>)> = (0..2)
+            .map(|k| {
+                let (upper, lower) = (a.brow_upper(k), a.brow_lower(k));
+                let mut centre: Vec<Point> = upper.iter().zip(&lower).map(|(u, l)| lerp(*u, *l, 0.5)).collect();
+                let mut half: Vec<f32> =
+                    upper.iter().zip(&lower).map(|(u, l)| 0.5 * (u.x - l.x).hypot(u.y - l.y)).collect();
+                centre.reverse();
+                half.reverse();
+                (centre, half)
+            })
+            .collect();
+        for i in 0..n {
+            let p = Point::new((i % a.size) as f32, (i / a.size) as f32);
+            let (centre, half) = &centres[a.side[i] as usize];
+            let proj = project(p, centre, a.at(mark::FOREHEAD));
+            let u = proj.along / proj.length.max(1.0);
+            let s = u.clamp(0.0, 1.0) * (half.len() - 1) as f32;
+            let j = (s.floor() as usize).min(half.len() - 2);
+            let mut h = half[j] + (s - j as f32) * (half[j + 1] - half[j]);
+            if u > 1.0 {
+                h *= (1.0 - (u - 1.0) / 0.25).max(0.0);
+            }
+            brow_distance[i] = proj.across.abs();
+            brow_half_width[i] = h;
+            brow_along[i] = u;
+            brow_length[i] = proj.length;
+            brow_base[i] = step((u * proj.length + 0.5) / 0.8) * not_eyes[i] * not_lids[i];
+        }
+
+        // Blush: mirrored frames about each cheek centre.
+        let mut cheek_out = vec![0.0; n];
+        let mut cheek_down = vec![0.0; n];
+        for i in 0..n {
+            let p = Point::new((i % a.size) as f32, (i / a.size) as f32);
+            let k = a.side[i] as usize;
+            let c = a.at(mark::CHEEK[k]);
+            let out = if k == 0 { Point::new(-a.right.x, -a.right.y) } else { a.right };
+            let (dx, dy) = (p.x - c.x, p.y - c.y);
+            // Across the cheek in that half's own width, so the far cheek of a turned face
+            // gets blush as foreshortened as the cheek itself.
+            cheek_out[i] = (dx * out.x + dy * out.y) / (d * a.half_width[k]);
+            cheek_down[i] = -(dx * a.up.x + dy * a.up.y) / d;
+        }
+
+        // Contour and highlight lines.
+        let mut place_across = Vec::with_capacity(PLACES.len());
+        let mut place_window = Vec::with_capacity(PLACES.len());
+        for k in 0..PLACES.len() {
+            let (lines, towards) = place_lines(a, k);
+            let mut across = vec![0.0; n];
+            let mut window = vec![0.0; n];
+            for i in 0..n {
+                let p = Point::new((i % a.size) as f32, (i / a.size) as f32);
+                let side = if lines.len() == 2 { a.side[i] as usize } else { 0 };
+                let proj = project(p, &lines[side], towards[side]);
+                let end = 0.05 * d;
+                across[i] = proj.across / d;
+                window[i] =
+                    step(proj.along / end) * step((proj.length - proj.along) / end) * a.bare_skin[i] * not_lids[i];
+            }
+            place_across.push(row(across));
+            place_window.push(row(window));
+        }
+
+        let foundation: Field = a.bare_skin.iter().zip(&not_lids).map(|(g, l)| g * l).collect();
+        Fields {
+            bare_skin: row(a.bare_skin.clone()),
+            foundation: row(foundation),
+            lip_distance: row(lip_distance),
+            lip_base: row(lip_base),
+            lip_shade: planes(shade(&[mask(Region::Lips)])),
+            shadow_height: row(shadow_height),
+            shadow_base: row(shadow_base),
+            shadow_mix: row(shadow_mix),
+            shadow_shade: planes(shade(&[mask(Region::EyelidLeft), mask(Region::EyelidRight)])),
+            lid_across: row(lid_across),
+            liner_taper: row(liner_taper),
+            liner_base: row(liner_base),
+            wing_along: row(wing_along),
+            wing_across: row(wing_across),
+            wing_taper: row(wing_taper),
+            wing_base: row(wing_base),
+            liner_shade: planes(shade(&[mask(Region::Eyeliner)])),
+            mascara: row(mascara),
+            brow_distance: row(brow_distance),
+            brow_half_width: row(brow_half_width),
+            brow_along: row(brow_along),
+            brow_length: row(brow_length),
+            brow_base: row(brow_base),
+            brow_shade: planes(shade(&[mask(Region::Brows)])),
+            cheek_out: row(cheek_out),
+            cheek_down: row(cheek_down),
+            blush_shade: planes(shade(&[mask(Region::CheekLeft), mask(Region::CheekRight)])),
+            place_across,
+            place_window,
+        }
+    }
+}
+
+/// Place `k`'s line on each side (one line for the midline places) and, per line, the point
+/// its positive side faces.
+fn place_lines(a: &Anatomy, k: usize) -> (Vec<Vec<Point>>, Vec<Point>) {
+    let at = |i: usize| a.at(i);
+    let d = a.eye_distance;
+    let nose_tip = at(mark::NOSE_TIP);
+    let centre = lerp(at(mark::BETWEEN_EYES), nose_tip, 0.5);
+    let pair = |f: &dyn Fn(usize) -> Vec<Point>, towards: &dyn Fn(usize) -> Point| {
+        (vec![f(0), f(1)], vec![towards(0), towards(1)])
+    };
+    match k {
+        // Cheek hollows: from the face's edge below the cheekbone halfway to the mouth corner.
+        0 => pair(
+            &|s| {
+                vec![
+                    lerp(at(mark::HOLLOW_EDGE[s]), at(mark::MOUTH[s]), 0.06),
+                    lerp(at(mark::HOLLOW_EDGE[s]), at(mark::MOUTH[s]), 0.5),
+                ]
+            },
+            &|_| centre,
+        ),
+        // Jawline, shaded on its inner side.
+        1 => pair(&|s| a.points(&mark::JAW[s]), &|_| centre),
+        // Sides of the nose: from beside the bridge down to the nostril's wing.
+        2 => pair(
+            &|s| {
+                vec![
+                    lerp(at(mark::EYE_INNER[s]), at(mark::BETWEEN_EYES), 0.55),
+                    lerp(at(mark::NOSTRIL[s]), nose_tip, 0.3),
+                ]
+            },
+            &|_| centre,
+        ),
+        // Temples, inside the face's edge.
+        3 => pair(&|s| a.points(&mark::TEMPLE[s]), &|_| centre),
+        // Cheekbone tops: from under the eye's outer half towards the face's edge.
+        4 => pair(
+            &|s| {
+                let start = lerp(at(mark::CHEEK[s]), at(mark::EYE_OUTER[s]), 0.45);
+                vec![start, lerp(start, at(mark::CHEEKBONE_EDGE[s]), 0.6)]
+            },
+            &|s| at(mark::EYE_OUTER[s]),
+        ),
+        // Nose bridge, on the midline.
+        5 => (
+            vec![vec![lerp(at(mark::BETWEEN_EYES), nose_tip, 0.1), lerp(at(mark::BETWEEN_EYES), nose_tip, 0.75)]],
+            vec![Point::new(nose_tip.x + a.right.x * d, nose_tip.y + a.right.y * d)],
+        ),
+        // Brow bone: under the brow's outer two thirds, towards the eye.
+        6 => pair(&|s| a.brow_lower(s)[..4].to_vec(), &|s| lerp(at(mark::EYE_OUTER[s]), at(mark::EYE_INNER[s]), 0.5)),
+        // Cupid's bow: just above the upper lip's peaks, towards the nose.
+        7 => (vec![vec![at(mark::CUPIDS_BOW[0]), at(mark::UPPER_LIP_TOP), at(mark::CUPIDS_BOW[1])]], vec![nose_tip]),
+        // Chin: across the chin's ball, below the lower lip.
+        _ => {
+            let c = lerp(at(mark::LOWER_LIP_BOTTOM), at(mark::CHIN), 0.55);
+            let w = 0.15 * d;
+            let ends = [
+                Point::new(c.x - a.right.x * w, c.y - a.right.y * w),
+                Point::new(c.x + a.right.x * w, c.y + a.right.y * w),
+            ];
+            (vec![ends.to_vec()], vec![at(mark::CHIN)])
+        }
+    }
+}
+
+/// Where lipstick may go by colour: 1 where the tone is like the lips' own, falling off for
+/// teeth (light, grey) and the dark mouth opening that the landmarks may not fully exclude.
+fn lip_guard(tone: &Image, regions: &Regions) -> Field {
+    let n = regions.size() * regions.size();
+    let lab: Vec<[f32; 3]> = (0..n).map(|i| lab::srgb_to_lab([0, 1, 2].map(|c| tone.data[i * 3 + c]))).collect();
+    let core: Vec<usize> = (0..n).filter(|&i| regions.mask(Region::Lips)[i] > 0.6).collect();
+    let lips = median_lab(&lab, &core);
+    lab.iter()
+        .map(|[l, a, b]| {
+            let d = (((l - lips[0]) / 3.0).powi(2) + (a - lips[1]).powi(2) + (b - lips[2]).powi(2)).sqrt();
+            let over = (d - 10.0).max(0.0);
+            (-(over * over) / (2.0 * 5.0 * 5.0)).exp()
+        })
+        .collect()
+}
