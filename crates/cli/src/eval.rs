@@ -164,7 +164,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
          same-person pairs (protected vs the person's other gallery photos) that matched before protection \
          and no longer match (impersonation: pairs with the target's photos that match after)",
         if args.leave_one_out {
-            "leave-one-out: each recognizer scores only photos protected without it"
+            "leave-one-out by model family: each family (faceres with faceres-deep; mobileface) scores only photos protected without any of its members"
         } else {
             "all recognizers score every photo"
         },

@@ -94,6 +94,12 @@ impl Naturalness {
     }
 }
 
+/// The distance between the eye centres, pixels.
+fn eye_distance_of(landmarks: &[Point]) -> f32 {
+    let (l, r) = (lerp(landmarks[33], landmarks[133], 0.5), lerp(landmarks[263], landmarks[362], 0.5));
+    (r.x - l.x).hypot(r.y - l.y).max(1.0)
+}
+
 /// A region's change below this (ΔE) counts as this much when spill is divided by it.
 const SMALLEST_CHANGE: f32 = 2.0;
 
@@ -125,8 +131,20 @@ pub fn measure(before: &Image, after: &Image, landmarks: &[Point], regions: &Reg
         [0, 1, 2].map(|c| pixels.iter().map(|&i| change[i][c]).sum::<f32>() / m)
     };
 
-    // Cheeks where they are bare skin in the original: a turned face's far cheek ellipse
-    // reaches past its edge, hair or a beard may cover one cheek, and makeup goes on neither.
+    // Distance from the nearer eye's outline (negative inside), pixels.
+    let eye_distance_field: Vec<f32> = {
+        let mut field = vec![f32::MAX; n];
+        for eye in EYES {
+            let polygon: Vec<Point> = eye.iter().map(|&i| landmarks[i]).collect();
+            for (i, dist) in signed_distance(&polygon, size, 16.0).into_iter().enumerate() {
+                field[i] = field[i].min(dist);
+            }
+        }
+        field
+    };
+    // Cheeks where they are bare skin on both sides of the original (the makeup model's own
+    // definition, mirrored): a turned face's far cheek ellipse reaches past its edge, hair or a
+    // beard may cover one cheek, and makeup goes on neither.
     let bare_skin = crate::anatomy::Anatomy::new(before, &before.blurred(TONE_SIGMA), landmarks, regions).bare_skin;
     let core = |r: Region| {
         let skin = matches!(r, Region::CheekLeft | Region::CheekRight);
@@ -156,10 +174,7 @@ pub fn measure(before: &Image, after: &Image, landmarks: &[Point], regions: &Reg
 
     // Forehead, nose bridge and chin: ellipses in the face's own frame, on skin only.
     let at = |i: usize| landmarks[i];
-    let eye_distance = {
-        let (l, r) = (lerp(at(33), at(133), 0.5), lerp(at(263), at(362), 0.5));
-        (r.x - l.x).hypot(r.y - l.y).max(1.0)
-    };
+    let eye_distance = eye_distance_of(landmarks);
     let (top, chin) = (at(mark::FOREHEAD), at(mark::CHIN));
     let len = (top.x - chin.x).hypot(top.y - chin.y).max(1e-3);
     let up = Point::new((top.x - chin.x) / len, (top.y - chin.y) / len);
@@ -202,16 +217,7 @@ pub fn measure(before: &Image, after: &Image, landmarks: &[Point], regions: &Reg
     };
 
     // Inside the eyes (a pixel in from their outline), against the eyelids.
-    let inside_eyes: Vec<usize> = {
-        let mut inside = vec![false; n];
-        for eye in EYES {
-            let polygon: Vec<Point> = eye.iter().map(|&i| at(i)).collect();
-            for (i, dist) in signed_distance(&polygon, size, 4.0).into_iter().enumerate() {
-                inside[i] |= dist < -1.0;
-            }
-        }
-        pick(&|i| inside[i])
-    };
+    let inside_eyes = pick(&|i| eye_distance_field[i] < -1.0);
     let lids = pick(&|i| regions.mask(Region::EyelidLeft)[i].max(regions.mask(Region::EyelidRight)[i]) > 0.5);
     let eye_spill = mean_of(&delta_e, &inside_eyes) / mean_of(&delta_e, &lids).max(SMALLEST_CHANGE);
 
