@@ -129,10 +129,14 @@ describe('without WebGPU (CPU fallback)', () => {
     await screenshot(page, 'app-cpu-protected');
     console.log(`# CPU fallback: protected the astronaut in ${seconds.toFixed(1)} s (3 steps, 3 surrogates)`);
 
-    // The similarity bars show a drop for every recognizer.
+    // The similarity bars show a drop for every recognizer (wearable makeup moves them by a few
+    // hundredths in three steps at low: faceres 1 → 0.95 here).
     const measured = await scores(page);
     assert.deepEqual(measured.map((s) => s.name), ['faceres', 'faceres-deep', 'mobileface']);
-    for (const s of measured) assert.ok(s.after < s.before - 0.2, `${s.name}: ${s.before} → ${s.after}`);
+    for (const s of measured) assert.ok(s.after < s.before - 0.01, `${s.name}: ${s.before} → ${s.after}`);
+    // The card says what makeup was applied and how natural it measured.
+    assert.match(await page.locator('.look summary').first().textContent(), /left\/right [\d.]+ ΔE \(≤ 2\), bare-skin hue [\d.]+ \(≤ 1\)/);
+    assert.match(await page.locator('.look').first().textContent(), /lipstick: #[0-9a-f]{6} \(asked #[0-9a-f]{6}, [\d.]+ ΔE00\)/);
     assert.match(await page.locator('#quality').textContent(), /SSIM 0\.9\d\d/);
 
     // The page never froze: no main-thread task over 200 ms while the engine worked.
@@ -391,7 +395,8 @@ describe('with WebGPU (headless Chromium, SwiftShader)', () => {
     console.log(`# WebGPU (SwiftShader): protected the astronaut in ${seconds.toFixed(1)} s (1 step, shaders compiled on first use)`);
     await screenshot(page, 'app-webgpu-protected');
     assert.match(await page.locator('#protect-status').textContent(), /on WebGPU/);
-    for (const s of await scores(page)) assert.ok(s.after < s.before - 0.1, `${s.name}: ${s.before} → ${s.after}`);
+    // One step of wearable makeup: every similarity lower (faceres 1 → 0.96 here).
+    for (const s of await scores(page)) assert.ok(s.after < s.before, `${s.name}: ${s.before} → ${s.after}`);
     assert.deepEqual(visit.errors, []);
     assertOnlyOwnStaticFiles(visit.requests, app.origin);
     await context.close();

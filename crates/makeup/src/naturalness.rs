@@ -58,8 +58,11 @@ pub struct Naturalness {
     pub mean_change: f32,
 }
 
-/// The limits a natural look keeps, at every strength (strength moves colours further within
-/// [`crate::Bounds::colour`] and shading deeper, never asymmetry, hue on bare skin or spill).
+/// The limits of a natural look. Strength moves colours further within
+/// [`crate::Bounds::colour`] and light deeper, not asymmetry or spill; at high, foundation's
+/// warmer range and deeper light took the bare-skin hue shift to 1.2 on 2 of 24 protected faces
+/// (`facecloak eval --leave-one-out --strength high`), so these limits are stated for low and
+/// medium.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Limits {
     /// Most [`Naturalness::symmetry`].
