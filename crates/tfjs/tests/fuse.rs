@@ -3,7 +3,7 @@
 
 mod common;
 
-use burn::tensor::{Device, Distribution, Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
 use common::{b64, const_node, human_models};
 use facecloak_device::{Backend, CpuBackend};
 use facecloak_tfjs::{Activation, BinaryOp, Executor, LoadOptions, Model, Op, Padding, shard_paths};
@@ -80,7 +80,16 @@ fn face_models_fuse_to_one_node_per_layer_with_the_same_results() {
     for (backend, name, size) in cases {
         let label = format!("{backend:?} {name}").to_lowercase();
         let device = Backend::cpu(backend).device().clone().autodiff();
-        let input = Tensor::<4>::random([1, size, size, 3], Distribution::Uniform(0.0, 255.0), &device);
+        // A fixed pseudo-random image (64-bit LCG): an unseeded one made the test flaky, since
+        // some inputs put a ReLU6 input within rounding of its kink (cosine 0.99997 once).
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let pixels: Vec<f32> = (0..size * size * 3)
+            .map(|_| {
+                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                (state >> 40) as f32 / (1u64 << 24) as f32 * 255.0
+            })
+            .collect();
+        let input = Tensor::<4>::from_data(TensorData::new(pixels, [1, size, size, 3]), &device);
         compare(load(&dir, name, true), load(&dir, name, false), &device, &input, &label);
     }
 }
