@@ -339,6 +339,17 @@ fn protect_one(
                 if f.converged { ", converged" } else { "" },
                 sims.join(", ")
             );
+            if let Some(n) = &f.naturalness {
+                let broken = n.breaks(&facecloak_makeup::naturalness::LIMITS);
+                println!(
+                    "    makeup: left/right {:.1} ΔE, bare-skin hue {:.2}, lip spill {:.0} %, mean change {:.1} ΔE{}",
+                    n.symmetry,
+                    n.bare_skin_hue,
+                    n.lip_spill * 100.0,
+                    n.mean_change,
+                    if broken.is_empty() { String::new() } else { format!(" — over a limit: {}", broken.join("; ")) }
+                );
+            }
         }
     }
     Ok(report)
