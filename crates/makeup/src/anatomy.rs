@@ -50,6 +50,10 @@ pub(crate) mod mark {
     pub const NOSTRIL: [usize; 2] = [98, 327];
 }
 
+/// Blur that separates a face's tone (what makeup changes) from its detail (what it keeps), in
+/// generator pixels (the eyes are 64 apart).
+pub(crate) const TONE_SIGMA: f32 = 2.0;
+
 /// A field over the generator grid, row-major.
 pub(crate) type Field = Vec<f32>;
 
@@ -162,14 +166,18 @@ pub(crate) struct Anatomy<'a> {
     /// Per side, how wide that half of the face looks (midline to the face's edge at the
     /// cheekbones) over the mean of both: below 1 on the far side of a turned face.
     pub half_width: [f32; 2],
+    /// The face's tone (blurred by [`TONE_SIGMA`]: what makeup changes) in CIELAB, per pixel.
+    pub tone_lab: Vec<[f32; 3]>,
     /// Bare skin: 1 where the tone is the face's own skin and smooth, falling to 0 on
     /// beards, stubble, hair, glasses frames and nostrils; times the skin mask.
     pub bare_skin: Field,
 }
 
 impl<'a> Anatomy<'a> {
-    pub fn new(face: &Image, tone: &Image, landmarks: &'a [Point], regions: &'a Regions) -> Anatomy<'a> {
+    pub fn new(face: &Image, landmarks: &'a [Point], regions: &'a Regions) -> Anatomy<'a> {
         let size = regions.size();
+        let tone = face.blurred(TONE_SIGMA);
+        let tone_lab: Vec<[f32; 3]> = tone.data.chunks_exact(3).map(|p| lab::srgb_to_lab([p[0], p[1], p[2]])).collect();
         let at = |i: usize| landmarks[i];
         let eye_centre = |k: usize| lerp(at(mark::EYE_OUTER[k]), at(mark::EYE_INNER[k]), 0.5);
         let eye_distance = {
@@ -203,8 +211,8 @@ impl<'a> Anatomy<'a> {
             let (l, r) = (reach(0), reach(1));
             [2.0 * l / (l + r), 2.0 * r / (l + r)]
         };
-        let bare_skin = mirrored_min(&bare_skin(face, tone, regions), size, mid, up, right, half_width);
-        Anatomy { size, landmarks, eye_distance, up, right, side, eyes, eye_core, half_width, bare_skin }
+        let bare_skin = mirrored_min(&bare_skin(face, &tone, &tone_lab, regions), size, mid, up, right, half_width);
+        Anatomy { size, landmarks, eye_distance, up, right, side, eyes, eye_core, half_width, tone_lab, bare_skin }
     }
 
     pub fn at(&self, i: usize) -> Point {
@@ -253,14 +261,13 @@ const SKIN_DETAIL_TOLERANCE: (f32, f32) = (5.0, 3.0);
 
 /// The bare-skin guard: the skin mask times how much each pixel looks like this face's own
 /// skin (its colour near the median of the cheeks, its detail as fine as skin's).
-fn bare_skin(face: &Image, tone: &Image, regions: &Regions) -> Field {
+fn bare_skin(face: &Image, tone: &Image, lab: &[[f32; 3]], regions: &Regions) -> Field {
     let n = regions.size() * regions.size();
-    let lab: Vec<[f32; 3]> = (0..n).map(|i| lab::srgb_to_lab([0, 1, 2].map(|c| tone.data[i * 3 + c]))).collect();
     let cheeks: Vec<usize> = (0..n)
         .filter(|&i| regions.mask(Region::CheekLeft)[i].max(regions.mask(Region::CheekRight)[i]) > 0.5)
         .filter(|&i| regions.mask(Region::Skin)[i] > 0.5)
         .collect();
-    let reference = median_lab(&lab, &cheeks);
+    let reference = median_lab(lab, &cheeks);
     let luma = |data: &[f32], i: usize| 0.299 * data[i * 3] + 0.587 * data[i * 3 + 1] + 0.114 * data[i * 3 + 2];
     let detail: Vec<f32> = (0..n).map(|i| (luma(&face.data, i) - luma(&tone.data, i)).powi(2)).collect();
     let side = regions.size();

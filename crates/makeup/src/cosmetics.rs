@@ -239,9 +239,6 @@ const WING_MAX: f32 = 0.18;
 /// Where a search starts a product the request does not name: a little above zero, where the
 /// amount's clamp still passes a gradient, too little to see.
 const UNREQUESTED_START: f32 = 0.05;
-/// Blur that separates tone (what makeup changes) from detail (what it keeps), generator
-/// pixels (the eyes are 64 apart).
-const TONE_SIGMA: f32 = 2.0;
 /// How much a colour code's pull towards the requested colour costs, against the shape codes'.
 const COLOUR_PRIOR: f32 = 0.5;
 const SHAPE_PRIOR: f32 = 0.1;
@@ -336,7 +333,33 @@ pub struct Cosmetics {
     targets: Vec<([f32; 3], bool)>,
     target_lab: Tensor<2>,
     start: Vec<f32>,
+    mapping: Mapping,
     fields: Fields,
+}
+
+/// The per-parameter constants of [`Kind::value`] as tensors, `[P]` (`is_shape`: `[1, 1, 1, P]`).
+struct Mapping {
+    amount_max: Tensor<1>,
+    mid: Tensor<1>,
+    half: Tensor<1>,
+    is_shape: Tensor<4>,
+}
+
+impl Mapping {
+    fn new(kinds: &[Kind], device: &Device) -> Mapping {
+        let pick = |f: &dyn Fn(&Kind) -> f32| kinds.iter().map(f).collect::<Vec<f32>>();
+        let row = |v: Vec<f32>| Tensor::<1>::from_data(TensorData::new(v, [PARAMETERS]), device);
+        let amount_max = pick(&|k| if let Kind::Amount { max } = k { *max } else { 0.0 });
+        let mid = pick(&|k| if let Kind::Shape { mid, .. } = k { *mid } else { 0.0 });
+        let half = pick(&|k| if let Kind::Shape { half, .. } = k { *half } else { 0.0 });
+        let is_shape = pick(&|k| if matches!(k, Kind::Shape { .. }) { 1.0 } else { 0.0 });
+        Mapping {
+            amount_max: row(amount_max),
+            mid: row(mid),
+            half: row(half),
+            is_shape: Tensor::<4>::from_data(TensorData::new(is_shape, [1, 1, 1, PARAMETERS]), device),
+        }
+    }
 }
 
 /// The fixed fields the parameters are evaluated on, each `[1, N]`.
@@ -416,26 +439,23 @@ impl Cosmetics {
             return Err(EncodeError::Landmarks(landmarks.len()));
         }
         let n = size * size;
-        let tone = face.blurred(TONE_SIGMA);
-        let anatomy = Anatomy::new(face, &tone, landmarks, regions);
+        let anatomy = Anatomy::new(face, landmarks, regions);
         let kinds = kinds(bounds, anatomy.eye_distance);
         let row = |field: Field| Tensor::<2>::from_data(TensorData::new(field, [1, n]), device);
 
-        let planar: Vec<f32> =
-            (0..3).flat_map(|c| (0..n).map(move |i| (c, i))).map(|(c, i)| tone.data[i * 3 + c]).collect();
-        let tone_lab = Tensor::<2>::from_data(TensorData::new(lab::planar_to_lab(&planar, n), [3, n]), device);
+        let pixel_lab = &anatomy.tone_lab;
+        let planar_lab: Vec<f32> = (0..3).flat_map(|c| pixel_lab.iter().map(move |p| p[c])).collect();
+        let tone_lab = Tensor::<2>::from_data(TensorData::new(planar_lab, [3, n]), device);
         let base = lab::lab_to_srgb(tone_lab.clone());
 
         // Requested colours. A product nobody asked for aims at what a person would wear without
         // saying so — a taupe shadow, a black liner, the brows' own hair colour — or, for
         // lipstick and blush, at the face's own colour there.
-        let pixel_lab: Vec<[f32; 3]> =
-            (0..n).map(|i| lab::srgb_to_lab([0, 1, 2].map(|c| tone.data[i * 3 + c]))).collect();
         let core = |region: Region| -> Vec<usize> { (0..n).filter(|&i| regions.mask(region)[i] > 0.5).collect() };
         let own = |p: Pigment| -> [f32; 3] {
             match p {
                 Pigment::Brows => brow_hair_colour(face, regions),
-                _ => median_lab(&pixel_lab, &core(p.region())),
+                _ => median_lab(pixel_lab, &core(p.region())),
             }
         };
         // Codes where the search starts (shapes at the middle of their range).
@@ -476,7 +496,8 @@ impl Cosmetics {
         let target_lab = Tensor::<2>::from_data(TensorData::new(target_lab, [Pigment::ALL.len(), 3]), device);
 
         let planes = |field: Field| Tensor::<2>::from_data(TensorData::new(field, [3, n]), device);
-        let fields = Fields::new(&anatomy, &tone, regions, row, planes);
+        let fields = Fields::new(&anatomy, regions, row, planes);
+        let mapping = Mapping::new(&kinds, device);
         Ok(Cosmetics {
             size,
             device: device.clone(),
@@ -488,6 +509,7 @@ impl Cosmetics {
             targets: pigment_targets,
             target_lab,
             start,
+            mapping,
             fields,
         })
     }
@@ -503,30 +525,15 @@ impl Cosmetics {
         Latent { codes: vec![c, p] }
     }
 
-    /// The parameters' values for the codes, `[P]`.
+    /// The parameters' values for the codes, `[P]`: `max · clamp(code, 0, 1)` for amounts,
+    /// `mid + half · code / √(1 + code²)` for shapes (see [`Kind`]), with the per-parameter
+    /// constants made once in [`Cosmetics::encode`].
     fn values(&self, params: Tensor<1>) -> Tensor<1> {
-        let (mut amount_max, mut is_amount, mut mid, mut half) = (vec![], vec![], vec![], vec![]);
-        for kind in &self.kinds {
-            match *kind {
-                Kind::Amount { max } => {
-                    amount_max.push(max);
-                    is_amount.push(1.0);
-                    mid.push(0.0);
-                    half.push(0.0);
-                }
-                Kind::Shape { mid: m, half: h } => {
-                    amount_max.push(0.0);
-                    is_amount.push(0.0);
-                    mid.push(m);
-                    half.push(h);
-                }
-            }
-        }
-        let t = |v: Vec<f32>| Tensor::<1>::from_data(TensorData::new(v, [PARAMETERS]), &self.device);
-        // Clamp with ReLUs (their backward is a mask); the soft bound as x / √(1 + x²).
+        let m = &self.mapping;
+        // Clamp with ReLUs (their backward is a mask).
         let clamped = relu(params.clone()) - relu(params.clone() - 1.0);
         let soft = params.clone() / (params.square() + 1.0).sqrt();
-        clamped * t(amount_max) + soft * t(half) + t(mid) * (t(is_amount).neg() + 1.0)
+        clamped * m.amount_max.clone() + soft * m.half.clone() + m.mid.clone()
     }
 
     /// The pigments' CIELAB colours for the colour codes, `[3, pigments]`.
@@ -668,9 +675,7 @@ impl Generator for Cosmetics {
     fn unnaturalness(&self, latent: &Latent) -> Tensor<1> {
         let colour = latent.codes[0].clone().square().mean() * COLOUR_PRIOR;
         // Shapes only: amounts are bounded by their caps and cost nothing.
-        let mask: Vec<f32> = self.kinds.iter().map(|k| f32::from(u8::from(matches!(k, Kind::Shape { .. })))).collect();
-        let mask = Tensor::<4>::from_data(TensorData::new(mask, [1, 1, 1, PARAMETERS]), &self.device);
-        let shape = (latent.codes[1].clone() * mask).square().mean() * SHAPE_PRIOR;
+        let shape = (latent.codes[1].clone() * self.mapping.is_shape.clone()).square().mean() * SHAPE_PRIOR;
         (colour + shape).reshape([1])
     }
 }
@@ -694,7 +699,6 @@ fn brow_hair_colour(face: &Image, regions: &Regions) -> [f32; 3] {
 impl Fields {
     fn new(
         a: &Anatomy,
-        tone: &Image,
         regions: &Regions,
         row: impl Fn(Field) -> Tensor<2>,
         planes: impl Fn(Field) -> Tensor<2>,
@@ -707,8 +711,7 @@ impl Fields {
             .map(|i| 1.0 - regions.mask(Region::EyelidLeft)[i].max(regions.mask(Region::EyelidRight)[i]))
             .collect();
         let not_eye_core: Field = a.eye_core.iter().map(|e| 1.0 - e).collect();
-        let tone_lab: Vec<[f32; 3]> =
-            (0..n).map(|i| lab::srgb_to_lab([tone.data[i * 3], tone.data[i * 3 + 1], tone.data[i * 3 + 2]])).collect();
+        let tone_lab = &a.tone_lab;
         // A layer's pigment is lit as the face is there: the tone's CIELAB minus its mean over the
         // layer's region (both sides together), `[3, N]`. A made-up region thus keeps its own
         // shading and the colour of its light — a lipstick is darker in the corners of the mouth,
@@ -733,7 +736,7 @@ impl Fields {
 
         // Lips.
         let lip_distance = a.lip_distance();
-        let lip_guard = lip_guard(tone, regions);
+        let lip_guard = lip_guard(tone_lab, regions);
         let lip_base: Field = a.mouth().iter().zip(&lip_guard).map(|(m, g)| (1.0 - m) * g).collect();
 
         // Eyeshadow, liner and mascara, each side on its own lid and brow.
@@ -973,11 +976,10 @@ fn place_lines(a: &Anatomy, k: usize) -> (Vec<Vec<Point>>, Vec<Point>) {
 
 /// Where lipstick may go by colour: 1 where the tone is like the lips' own, falling off for
 /// teeth (light, grey) and the dark mouth opening that the landmarks may not fully exclude.
-fn lip_guard(tone: &Image, regions: &Regions) -> Field {
+fn lip_guard(lab: &[[f32; 3]], regions: &Regions) -> Field {
     let n = regions.size() * regions.size();
-    let lab: Vec<[f32; 3]> = (0..n).map(|i| lab::srgb_to_lab([0, 1, 2].map(|c| tone.data[i * 3 + c]))).collect();
     let core: Vec<usize> = (0..n).filter(|&i| regions.mask(Region::Lips)[i] > 0.6).collect();
-    let lips = median_lab(&lab, &core);
+    let lips = median_lab(lab, &core);
     lab.iter()
         .map(|[l, a, b]| {
             let d = (((l - lips[0]) / 3.0).powi(2) + (a - lips[1]).powi(2) + (b - lips[2]).powi(2)).sqrt();

@@ -137,18 +137,6 @@ pub fn lab_to_srgb(lab: Tensor<2>) -> Tensor<2> {
     encoded * 255.0
 }
 
-/// The sRGB colour as CIELAB, for a whole `[3, N]` planar image on the host.
-pub fn planar_to_lab(rgb: &[f32], n: usize) -> Vec<f32> {
-    let mut lab = vec![0.0; 3 * n];
-    for i in 0..n {
-        let v = srgb_to_lab([rgb[i], rgb[n + i], rgb[2 * n + i]]);
-        for c in 0..3 {
-            lab[c * n + i] = v[c];
-        }
-    }
-    lab
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

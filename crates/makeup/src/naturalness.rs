@@ -31,9 +31,6 @@ use facecloak_face::{Image, Point, Region, Regions, blur};
 use crate::anatomy::{lerp, mark, signed_distance};
 use crate::lab::srgb_to_lab;
 
-/// The tone's blur, as the makeup model separates it (generator pixels).
-const TONE_SIGMA: f32 = 2.0;
-
 /// The measures of one made-up face.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Naturalness {
@@ -148,7 +145,7 @@ pub fn measure(before: &Image, after: &Image, landmarks: &[Point], regions: &Reg
     // Cheeks where they are bare skin on both sides of the original (the makeup model's own
     // definition, mirrored): a turned face's far cheek ellipse reaches past its edge, hair or a
     // beard may cover one cheek, and makeup goes on neither.
-    let bare_skin = crate::anatomy::Anatomy::new(before, &before.blurred(TONE_SIGMA), landmarks, regions).bare_skin;
+    let bare_skin = crate::anatomy::Anatomy::new(before, landmarks, regions).bare_skin;
     let core = |r: Region| {
         let skin = matches!(r, Region::CheekLeft | Region::CheekRight);
         pick(&|i| regions.mask(r)[i] > 0.5 && (!skin || bare_skin[i] > 0.5))
