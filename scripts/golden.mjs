@@ -26,6 +26,7 @@ const { values: args } = parseArgs({
     shared: { type: 'string', default: process.env.FACECLOAK_SHARED ?? join(root, '..', 'shared') },
     models: { type: 'string', default: process.env.FACECLOAK_HUMAN_MODELS ?? join(root, 'models', 'human-models') },
     out: { type: 'string', default: join(root, 'crates', 'tfjs', 'tests', 'golden') },
+    only: { type: 'string' }, // one model's golden file (the others are left as they are)
   },
 });
 
@@ -52,6 +53,9 @@ const MODELS = [
     { source: ASTRONAUT, box: [110, 10, 230] }, { source: PENNY, box: [0, 0, 150] }] },
   { model: 'facemesh', size: 192, mul: 1 / 255, add: 0, inputs: [
     { source: ASTRONAUT, box: [140, 45, 170] }, { source: PENNY, box: [0, 0, 150] }] },
+  // Each of the astronaut's eyes, boxed as crates/face/src/iris.rs boxes them (2.3× the corners).
+  { model: 'iris', size: 64, mul: 1 / 255, add: 0, inputs: [
+    { source: ASTRONAUT, box: [181, 80, 44] }, { source: ASTRONAUT, box: [223, 81, 46] }] },
 ];
 
 function sourcePath(source) {
@@ -117,7 +121,7 @@ async function main() {
   await tf.setBackend('wasm');
   await tf.ready();
   mkdirSync(args.out, { recursive: true });
-  for (const spec of MODELS) {
+  for (const spec of MODELS.filter((m) => !args.only || m.model === args.only)) {
     const sources = new Map();
     for (const { source } of spec.inputs) {
       const path = sourcePath(source);

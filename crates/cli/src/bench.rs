@@ -15,7 +15,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use burn::tensor::{Device, Tensor, TensorData};
 use facecloak_device::{Backend, CpuBackend};
-use facecloak_face::{Detector, Image, Landmarker, find_faces};
+use facecloak_face::{Detector, Image, find_faces};
 use facecloak_tfjs::{Executor, Model};
 
 #[derive(clap::Args)]
@@ -229,11 +229,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Median time of `find_faces` on `photo` (blazeface looks + facemesh passes), split into
+/// Median time of `find_faces` on `photo` (blazeface looks + facemesh and iris passes), split into
 /// detection and landmarks.
 fn time_pipeline(dir: &Path, device: &Device, photo: &Path, runs: usize) -> anyhow::Result<()> {
     let detector = Detector::new(crate::load_model(dir, "blazeface")?, device)?;
-    let landmarker = Landmarker::new(crate::load_model(dir, "facemesh")?, device)?;
+    let landmarker = crate::load_landmarker(dir, device)?;
     let bytes = std::fs::read(photo).with_context(|| photo.display().to_string())?;
     let decode_start = Instant::now();
     let image = Image::decode(&bytes, Image::DEFAULT_MAX_PIXELS)?;
@@ -250,7 +250,7 @@ fn time_pipeline(dir: &Path, device: &Device, photo: &Path, runs: usize) -> anyh
     })?;
     println!(
         "find_faces on {} ({:.1} MP, {faces} faces; median of {runs}): {total_ms:.0} ms = detection {detect_ms:.0} ms \
-         (whole photo + 3×3 tiles) + landmarks {:.0} ms (4 facemesh passes per face); decoding took {decode_ms:.0} ms more",
+         (whole photo + 3×3 tiles) + landmarks {:.0} ms (4 facemesh passes and one iris pass per face); decoding took {decode_ms:.0} ms more",
         photo.display(),
         (image.width * image.height) as f64 / 1e6,
         total_ms - detect_ms
@@ -263,7 +263,7 @@ fn time_pipeline(dir: &Path, device: &Device, photo: &Path, runs: usize) -> anyh
 fn time_protect(dir: &Path, device: &Device, photo: &Path, steps: usize) -> anyhow::Result<()> {
     use facecloak_protect::{Mode, RECOGNIZERS, Strength, Surrogate, protect};
     let detector = Detector::new(crate::load_model(dir, "blazeface")?, device)?;
-    let landmarker = Landmarker::new(crate::load_model(dir, "facemesh")?, device)?;
+    let landmarker = crate::load_landmarker(dir, device)?;
     let autodiff = device.clone().autodiff();
     let surrogates = RECOGNIZERS
         .iter()

@@ -130,7 +130,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let device: Device = Backend::cpu(CpuBackend::Flex).device().clone();
     let models = Models {
         detector: Detector::new(load_model(&dir, "blazeface")?, &device)?,
-        landmarker: Landmarker::new(load_model(&dir, "facemesh")?, &device)?,
+        landmarker: crate::load_landmarker(&dir, &device)?,
         recognizers: RECOGNIZERS
             .iter()
             .map(|(name, _)| Ok(Surrogate::new(name, load_model(&dir, name)?, &device)?))

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use facecloak_device::{Backend, CpuBackend};
-use facecloak_face::{Detector, Framed, Image, Landmarker, debug, find_faces};
+use facecloak_face::{Detector, Framed, Image, debug, find_faces};
 
 use crate::{load_model, models_dir};
 
@@ -40,7 +40,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let device = Backend::cpu(CpuBackend::Flex).device().clone();
     let detector =
         Detector::new(load_model(&dir, if args.selfie { "blazeface-front" } else { "blazeface" })?, &device)?;
-    let landmarker = Landmarker::new(load_model(&dir, "facemesh")?, &device)?;
+    let landmarker = crate::load_landmarker(&dir, &device)?;
     if let Some(out) = &args.debug {
         std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     }

@@ -70,6 +70,15 @@ pub fn load_model(dir: &std::path::Path, name: &str) -> anyhow::Result<facecloak
     Ok(facecloak_tfjs::Model::load(&json, &refs)?)
 }
 
+/// facemesh with the iris model's refined eyes, from `dir`, on `device`.
+pub fn load_landmarker(
+    dir: &std::path::Path,
+    device: &burn::tensor::Device,
+) -> anyhow::Result<facecloak_face::Landmarker> {
+    Ok(facecloak_face::Landmarker::new(load_model(dir, "facemesh")?, device)?
+        .with_iris(load_model(dir, "iris")?, device)?)
+}
+
 /// How a face too small to protect is reported.
 pub fn too_small(face: &facecloak_face::Face) -> String {
     format!(

@@ -143,7 +143,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let device: Device = search_backend.device().clone().autodiff();
     let finder = Finder {
         detector: Detector::new(load_model(&dir, "blazeface")?, cpu.device())?,
-        landmarker: Landmarker::new(load_model(&dir, "facemesh")?, cpu.device())?,
+        landmarker: crate::load_landmarker(&dir, cpu.device())?,
     };
     let surrogates = args
         .surrogates

@@ -15,6 +15,7 @@ pub mod blur;
 pub mod debug;
 pub mod detect;
 mod image;
+pub mod iris;
 pub mod mesh;
 pub mod parallel;
 pub mod paste;
@@ -86,7 +87,7 @@ pub fn find_faces(detector: &Detector, landmarker: &Landmarker, image: &Image) -
 pub struct Framed {
     /// Photo → generator space ([`align::generator_space`]).
     pub to_generator: Similarity,
-    /// The 468 landmarks in generator-space pixels.
+    /// The landmarks in generator-space pixels ([`Mesh::refined`]: 468, or 478 with irises).
     pub landmarks: Vec<Point>,
     /// The makeup regions on the [`GENERATOR_SIZE`] grid.
     pub regions: Regions,
@@ -96,7 +97,8 @@ impl Framed {
     /// Frames the face whose landmarks are `mesh`. `None` if its landmarks are degenerate.
     pub fn new(mesh: &Mesh) -> Option<Framed> {
         let to_generator = align::generator_space(&mesh::five_points(&mesh.points))?;
-        let landmarks: Vec<Point> = mesh.points.iter().map(|&p| to_generator.apply(p)).collect();
+        // The makeup is drawn on the refined eyes where there are some.
+        let landmarks: Vec<Point> = mesh.refined().iter().map(|&p| to_generator.apply(p)).collect();
         let regions = Regions::new(&landmarks, GENERATOR_SIZE)?;
         Some(Framed { to_generator, landmarks, regions })
     }

@@ -4,15 +4,23 @@
 //! eyes are level, is resized to 192×192; facemesh returns (x, y, z) per landmark in crop
 //! pixels, which map back through the same similarity. Further passes re-centre the region on
 //! the previous pass's landmarks, which is what makes the points precise enough for
-//! mobileface's five-point alignment.
+//! mobileface's five-point alignment. With the iris model ([`Landmarker::with_iris`]) each
+//! eye is then refined on its own crop ([`crate::iris`]).
 
 use burn::tensor::{Device, Tensor, TensorData};
 use facecloak_tfjs::{Executor, Model};
 
+use crate::iris::{Eyes, IrisModel};
 use crate::{Face, Image, ModelError, Point, Similarity};
 
 /// Landmarks per face.
 pub const LANDMARKS: usize = 468;
+
+/// Whether `points` is a whole mesh: facemesh's [`LANDMARKS`], or the refined
+/// [`crate::iris::REFINED_LANDMARKS`] (the same 468 first, then the irises).
+pub fn is_whole(points: &[Point]) -> bool {
+    points.len() == LANDMARKS || points.len() == crate::iris::REFINED_LANDMARKS
+}
 /// Outer corners of the eye on the image's left and of the other eye.
 const EYE_CORNERS: [usize; 2] = [33, 263];
 /// Contour points whose mean is each eye's centre: image-left eye, then the other.
@@ -35,12 +43,28 @@ pub struct Mesh {
     /// facemesh's face-presence score (0–1) for the detector's region: low when the detector
     /// fired on something that is not a face.
     pub presence: f32,
+    /// The eyes refined by the iris model, when the landmarker has it.
+    pub eyes: Option<Eyes>,
+}
+
+impl Mesh {
+    /// The landmarks the makeup is drawn on: with refined eyes, facemesh's points with the
+    /// iris model's lids, rings and brows put in and both irises appended (478 points,
+    /// [`crate::iris::REFINED_LANDMARKS`]); without, facemesh's 468. The recognizers' crops
+    /// are aligned on [`Mesh::points`] alone, as their thresholds were calibrated.
+    pub fn refined(&self) -> Vec<Point> {
+        match &self.eyes {
+            Some(eyes) => eyes.refine(&self.points),
+            None => self.points.clone(),
+        }
+    }
 }
 
 /// facemesh on a burn device.
 pub struct Landmarker {
     executor: Executor,
     input: String,
+    iris: Option<IrisModel>,
 }
 
 impl Landmarker {
@@ -49,23 +73,39 @@ impl Landmarker {
         let Some((input, _)) = model.image_input().map(|(name, side)| (name.to_owned(), side)) else {
             return Err(ModelError::Outputs { model: "facemesh", problem: "the model has no input".into() });
         };
-        Ok(Landmarker { executor: Executor::new(model, device)?, input })
+        Ok(Landmarker { executor: Executor::new(model, device)?, input, iris: None })
+    }
+
+    /// Refines each face's eyes with a loaded `iris` model ([`Mesh::eyes`]).
+    pub fn with_iris(self, model: Model, device: &Device) -> Result<Landmarker, ModelError> {
+        Ok(Landmarker { iris: Some(IrisModel::new(model, device)?), ..self })
     }
 
     /// The 468 landmarks of `face` in image coordinates (x, y; depth dropped), and facemesh's
     /// confidence that the detector's region holds a face.
     pub fn landmarks(&self, image: &Image, face: &Face) -> Result<Mesh, ModelError> {
         let [left_eye, right_eye] = [face.keypoints[0], face.keypoints[1]];
-        let (mut points, presence) =
+        let (mut points, mut depths, presence) =
             self.pass(image, face.center, face.width.max(face.height), angle(left_eye, right_eye))?;
         for _ in 0..REFINEMENTS {
             let (center, extent, rotation) = region(&points);
-            points = self.pass(image, center, extent, rotation)?.0;
+            (points, depths, _) = self.pass(image, center, extent, rotation)?;
         }
-        Ok(Mesh { points, presence })
+        let eyes = match &self.iris {
+            Some(iris) => Some(iris.eyes(image, &points, &depths)?),
+            None => None,
+        };
+        Ok(Mesh { points, presence, eyes })
     }
 
-    fn pass(&self, image: &Image, center: Point, size: f32, rotation: f32) -> Result<(Vec<Point>, f32), ModelError> {
+    /// One facemesh pass: the points in image coordinates, their depths (crop units), presence.
+    fn pass(
+        &self,
+        image: &Image,
+        center: Point,
+        size: f32,
+        rotation: f32,
+    ) -> Result<(Vec<Point>, Vec<f32>, f32), ModelError> {
         let side = size * REGION_SCALE;
         let scale = 192.0 / side;
         let (c, s) = (rotation.cos(), rotation.sin());
@@ -89,7 +129,8 @@ impl Landmarker {
         let back = to_crop.inverse();
         // facemesh's coordinates have pixel edges at integers; ours have centres there.
         let points = values.chunks_exact(3).map(|p| back.apply(Point::new(p[0] - 0.5, p[1] - 0.5))).collect();
-        Ok((points, presence.first().copied().unwrap_or(0.0)))
+        let depths = values.chunks_exact(3).map(|p| p[2]).collect();
+        Ok((points, depths, presence.first().copied().unwrap_or(0.0)))
     }
 }
 

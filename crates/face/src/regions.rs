@@ -103,10 +103,10 @@ pub struct Regions {
 }
 
 impl Regions {
-    /// The regions of the face whose 468 landmarks, in generator-space pixels, are `landmarks`,
-    /// on a `size`×`size` grid. `None` if there are not 468 landmarks.
+    /// The regions of the face whose landmarks (468, or 478 refined), in generator-space
+    /// pixels, are `landmarks`, on a `size`×`size` grid. `None` if they are not a whole mesh.
     pub fn new(landmarks: &[Point], size: usize) -> Option<Regions> {
-        if landmarks.len() != crate::mesh::LANDMARKS {
+        if !crate::mesh::is_whole(landmarks) {
             return None;
         }
         let at = |ids: &[usize]| ids.iter().map(|&i| landmarks[i]).collect::<Vec<Point>>();

@@ -415,8 +415,8 @@ pub enum EncodeError {
         /// The regions' grid side.
         regions: usize,
     },
-    /// Not 468 landmarks.
-    #[error("the makeup model needs facemesh's 468 landmarks, got {0}")]
+    /// Not a whole mesh.
+    #[error("the makeup model needs facemesh's 468 landmarks (or 478 refined), got {0}")]
     Landmarks(usize),
 }
 
@@ -435,7 +435,7 @@ impl Cosmetics {
         if face.width != size || face.height != size {
             return Err(EncodeError::WrongFaceSize { face: (face.width, face.height), regions: size });
         }
-        if landmarks.len() != facecloak_face::mesh::LANDMARKS {
+        if !facecloak_face::mesh::is_whole(landmarks) {
             return Err(EncodeError::Landmarks(landmarks.len()));
         }
         let n = size * size;

@@ -112,7 +112,7 @@ pub fn measure(before: &Image, after: &Image, landmarks: &[Point], regions: &Reg
     if before.width != size || before.height != size || after.width != size || after.height != size {
         return None;
     }
-    if landmarks.len() != facecloak_face::mesh::LANDMARKS {
+    if !facecloak_face::mesh::is_whole(landmarks) {
         return None;
     }
     let lab = |image: &Image| -> Vec<[f32; 3]> {

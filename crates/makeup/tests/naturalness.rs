@@ -33,7 +33,10 @@ fn colour_faces() -> Option<Vec<(String, Image, Framed)>> {
     let shared = shared()?;
     let device = device();
     let detector = Detector::new(load_model(&models, "blazeface"), &device).unwrap();
-    let landmarker = Landmarker::new(load_model(&models, "facemesh"), &device).unwrap();
+    let landmarker = Landmarker::new(load_model(&models, "facemesh"), &device)
+        .unwrap()
+        .with_iris(load_model(&models, "iris"), &device)
+        .unwrap();
     let manifest = std::fs::read_to_string(shared.join("faces/MANIFEST.csv")).unwrap();
     let mut paths: Vec<_> =
         manifest.lines().skip(1).filter_map(|l| l.split(',').next()).map(|f| shared.join("faces").join(f)).collect();

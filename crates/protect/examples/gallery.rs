@@ -35,7 +35,10 @@ fn main() {
     let cpu = Backend::cpu(CpuBackend::Flex).device().clone();
     let device = cpu.clone().autodiff();
     let detector = Detector::new(load_model(&models, "blazeface"), &cpu).unwrap();
-    let landmarker = Landmarker::new(load_model(&models, "facemesh"), &cpu).unwrap();
+    let landmarker = Landmarker::new(load_model(&models, "facemesh"), &cpu)
+        .unwrap()
+        .with_iris(load_model(&models, "iris"), &cpu)
+        .unwrap();
     let surrogates: Vec<Surrogate> =
         RECOGNIZERS.iter().map(|(name, _)| Surrogate::new(name, load_model(&models, name), &device).unwrap()).collect();
     let refs: Vec<&Surrogate> = surrogates.iter().collect();

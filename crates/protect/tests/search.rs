@@ -24,7 +24,10 @@ fn astronaut() -> Image {
 fn the_face(models: &std::path::Path, photo: &Image) -> (Face, Mesh) {
     let device = Backend::cpu(CpuBackend::Flex).device().clone();
     let detector = Detector::new(load_model(models, "blazeface"), &device).unwrap();
-    let landmarker = Landmarker::new(load_model(models, "facemesh"), &device).unwrap();
+    let landmarker = Landmarker::new(load_model(models, "facemesh"), &device)
+        .unwrap()
+        .with_iris(load_model(models, "iris"), &device)
+        .unwrap();
     find_faces(&detector, &landmarker, photo).unwrap().faces.remove(0)
 }
 
@@ -242,13 +245,12 @@ fn reference_makeup_takes_the_reference_colours() {
 /// `../shared/faces` and the astronaut, a search at medium (20 steps against mobileface, the
 /// berry preset) gives makeup inside the naturalness limits — left/right mismatch, hue shift
 /// on bare skin, spill — with every pigment inside the medium colour budget, as measured on
-/// the protected photo. Hue, spill and colour hold on every face; the left/right mismatch on
-/// all but one: a side-lit face with stubble on its shadowed cheek
-/// (`kit_harington_john2.jpeg`) measures 2.5 ΔE, which this test allows for that face alone
-/// (up to 3 ΔE) so that any other face over 2 ΔE, or this one getting worse, fails it.
+/// the protected photo, every measure on every face. (Before the eyes were refined by the iris
+/// model, a side-lit face with stubble, `kit_harington_john2.jpeg`, measured 2.5 ΔE left/right
+/// and had to be let off; on the refined lids it measures 1.4.)
 #[test]
 fn protected_faces_look_like_makeup_at_medium() {
-    use facecloak_makeup::naturalness::{LIMITS, Limits};
+    use facecloak_makeup::naturalness::LIMITS;
     let Some(models) = human_models() else { return };
     let Some(faces) = facecloak_testdata::labelled_faces() else { return };
     let device = device();
@@ -287,8 +289,7 @@ fn protected_faces_look_like_makeup_at_medium() {
             worst_colour,
             result.similarities[0].2
         );
-        let allowed = if name == "kit_harington_john2.jpeg" { Limits { symmetry: 3.0, ..LIMITS } } else { LIMITS };
-        let mut broken = m.breaks(&allowed);
+        let mut broken = m.breaks(&LIMITS);
         if worst_colour > settings.bounds.colour + 0.05 {
             broken.push(format!("a pigment {worst_colour:.2} ΔE00 from its colour"));
         }

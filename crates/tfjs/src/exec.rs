@@ -418,8 +418,42 @@ impl Executor {
                 let dims4 = padded4(&out).ok_or_else(|| self.error(index, "rank above 4"))?;
                 Value::Float { t: to_plain(t.clone(), nchw).reshape(dims4), shape: out, nchw: false }
             }
+            Op::Concat => self.concat(index, args)?,
             Op::Const | Op::Placeholder { .. } => return Err(self.error(index, "is not computed")),
         })
+    }
+
+    /// `ConcatV2`: the last argument is the axis. Inputs that all hold NCHW images are joined
+    /// in that layout (the iris model joins two heads' channels); anything else in plain layout.
+    fn concat(&self, index: usize, args: &[&Value]) -> Result<Value, ExecError> {
+        let (axis, parts) = args.split_last().ok_or_else(|| self.error(index, "has no inputs"))?;
+        let axis = match self.ints(index, axis)? {
+            [a] => *a as i64,
+            other => return Err(self.error(index, &format!("axis {other:?} is not one integer"))),
+        };
+        let parts: Vec<_> = parts.iter().map(|v| self.float(index, v)).collect::<Result<_, _>>()?;
+        let rank = parts[0].1.len();
+        let axis = if axis < 0 { axis + rank as i64 } else { axis };
+        if axis < 0 || axis as usize >= rank {
+            return Err(self.error(index, &format!("axis {axis} is outside rank {rank}")));
+        }
+        let axis = axis as usize;
+        let mut shape = parts[0].1.to_vec();
+        shape[axis] = 0;
+        for (_, s, _) in &parts {
+            let fits = s.len() == rank && (0..rank).all(|a| a == axis || s[a] == parts[0].1[a]);
+            if !fits {
+                return Err(self.error(index, &format!("cannot join {s:?} to {:?} along axis {axis}", parts[0].1)));
+            }
+            shape[axis] += s[axis];
+        }
+        let nchw = rank == 4 && parts.iter().all(|(_, _, nchw)| *nchw);
+        let (tensors, stored) = if nchw {
+            (parts.iter().map(|(t, _, _)| (*t).clone()).collect(), NHWC_TO_NCHW[axis])
+        } else {
+            (parts.iter().map(|(t, _, n)| to_plain((*t).clone(), *n)).collect(), 4 - rank + axis)
+        };
+        Ok(Value::Float { t: Tensor::cat(tensors, stored), shape, nchw })
     }
 
     fn conv(&self, index: usize, conv: &Conv, args: &[&Value]) -> Result<Value, ExecError> {

@@ -109,6 +109,8 @@ pub enum Op {
         /// Axes to drop; may be negative.
         dims: Vec<i64>,
     },
+    /// `ConcatV2(x₁, …, xₙ, axis)`: joins the inputs along `axis` (may be negative).
+    Concat,
 }
 
 /// Binary element-wise ops.
@@ -413,6 +415,7 @@ fn parse_op(node: &RawNode) -> Result<Op, LoadError> {
         "Pad" => Op::Pad,
         "Reshape" => Op::Reshape,
         "Squeeze" => Op::Squeeze { dims: a.ints("squeeze_dims") },
+        "ConcatV2" => Op::Concat,
         other => {
             return Err(LoadError::UnsupportedOp { node: node.name.clone(), op: other.to_owned() });
         }
@@ -424,6 +427,9 @@ fn check_arity(node: &RawNode, op: &Op, got: usize) -> Result<(), LoadError> {
         Op::Placeholder { .. } | Op::Const => &[0],
         Op::Identity | Op::Unary(_) | Op::Softmax | Op::Squeeze { .. } | Op::MaxPool { .. } => &[1],
         Op::Binary(_) | Op::Prelu | Op::Reduce { .. } | Op::Pad | Op::Reshape => &[2],
+        // At least one tensor, then the axis.
+        Op::Concat if got >= 2 => return Ok(()),
+        Op::Concat => &[2],
         Op::Conv2d(Conv { bias, activation, .. }) | Op::MatMul { bias, activation, .. } => match (bias, activation) {
             (false, _) => &[2],
             (true, Activation::Prelu) => &[4],

@@ -212,3 +212,62 @@ fn recognizers_on_vulkan_match_the_cpu_forward_and_backward() {
         );
     }
 }
+
+/// `ConcatV2` in each layout the executor keeps: two plain tensors along a negative axis, a
+/// pooled (NCHW) image with a plain one along channels, two pooled images along height — each
+/// against the values joined by hand; inputs that do not fit are a typed error.
+#[test]
+fn concat_joins_in_every_layout() {
+    use common::const_node;
+    use serde_json::json;
+    // In manifest order: the axis -1, the flat shape [-1, 12], the axes 3 and 1.
+    let ints = [-1i32, -1, 12, 3, 1];
+    let bytes: Vec<u8> = ints.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let pool = json!({ "ksize": { "list": { "i": ["1", "1", "1", "1"] } }, "strides": { "list": { "i": ["1", "1", "1", "1"] } },
+        "padding": { "s": common::b64("VALID") }, "data_format": { "s": common::b64("NHWC") } });
+    let model = json!({
+        "format": "graph-model",
+        "modelTopology": { "node": [
+            { "name": "input", "op": "Placeholder", "attr": { "dtype": { "type": "DT_FLOAT" },
+                "shape": { "shape": { "dim": [{ "size": "1" }, { "size": "2" }, { "size": "2" }, { "size": "3" }] } } } },
+            const_node("minus_one", "DT_INT32", &[]),
+            const_node("flat_shape", "DT_INT32", &[2]),
+            const_node("channels", "DT_INT32", &[]),
+            const_node("height", "DT_INT32", &[]),
+            { "name": "flat", "op": "Reshape", "input": ["input", "flat_shape"] },
+            { "name": "pooled", "op": "MaxPool", "input": ["input"], "attr": pool },
+            { "name": "rows", "op": "ConcatV2", "input": ["flat", "flat", "minus_one"] },
+            { "name": "mixed", "op": "ConcatV2", "input": ["pooled", "input", "channels"] },
+            { "name": "tall", "op": "ConcatV2", "input": ["pooled", "pooled", "height"] },
+            { "name": "misfit", "op": "ConcatV2", "input": ["flat", "input", "minus_one"] }
+        ] },
+        "weightsManifest": [{ "paths": ["c.bin"], "weights": [
+            { "name": "minus_one", "shape": [], "dtype": "int32" },
+            { "name": "flat_shape", "shape": [2], "dtype": "int32" },
+            { "name": "channels", "shape": [], "dtype": "int32" },
+            { "name": "height", "shape": [], "dtype": "int32" }
+        ] }],
+        "signature": { "outputs": { "rows:0": { "name": "rows:0" }, "mixed:0": { "name": "mixed:0" }, "tall:0": { "name": "tall:0" } } }
+    });
+    let executor = Executor::new(load_value(&model, &[bytes]), &cpu()).unwrap();
+    let x: Vec<f32> = (0..12).map(|i| i as f32).collect();
+    let input = Tensor::<4>::from_data(TensorData::new(x.clone(), [1, 2, 2, 3]), executor.device());
+    let outputs = executor.run(&[("input", input)]).unwrap();
+    let get = |name: &str| {
+        let o = outputs.iter().find(|o| o.name.starts_with(name)).unwrap();
+        // Outputs come back in NHWC / row-major order.
+        (o.shape.clone(), o.tensor.clone().into_data().convert::<f32>().try_to_vec::<f32>().unwrap())
+    };
+    let twice: Vec<f32> = x.iter().chain(&x).copied().collect();
+    assert_eq!(get("rows"), (vec![1, 24], twice.clone()));
+    let per_pixel: Vec<f32> = x.chunks(3).flat_map(|p| p.iter().chain(p).copied().collect::<Vec<_>>()).collect();
+    assert_eq!(get("mixed"), (vec![1, 2, 2, 6], per_pixel));
+    assert_eq!(get("tall"), (vec![1, 4, 2, 3], twice));
+
+    let misfit = json!({ "format": "graph-model", "modelTopology": model["modelTopology"], "weightsManifest": model["weightsManifest"],
+        "signature": { "outputs": { "misfit:0": { "name": "misfit:0" } } } });
+    let executor =
+        Executor::new(load_value(&misfit, &[ints.iter().flat_map(|v| v.to_le_bytes()).collect()]), &cpu()).unwrap();
+    let input = Tensor::<4>::from_data(TensorData::new(x, [1, 2, 2, 3]), executor.device());
+    assert!(matches!(executor.run(&[("input", input)]), Err(ExecError::Node { .. })), "a misfit is a typed error");
+}

@@ -152,7 +152,7 @@ fn corrupted_files_never_panic() {
 fn every_face_model_loads_into_its_graph() {
     let Some(dir) = human_models() else { return };
     // (model, inputs, outputs, parameters) as MODELS.md describes them.
-    let expected: [(&str, &[&str], &[&str], usize); 7] = [
+    let expected: [(&str, &[&str], &[&str], usize); 8] = [
         ("faceres", &["input_1"], &["age_pred/Softmax", "gender_pred/Sigmoid", "global_pooling/Mean"], 3_490_000),
         ("faceres-deep", &["input_1"], &["age_pred/Softmax", "gender_pred/Sigmoid", "global_pooling/Mean"], 3_490_000),
         ("mobileface", &["data"], &["batchnorm0/add_1"], 550_000),
@@ -160,6 +160,7 @@ fn every_face_model_loads_into_its_graph() {
         ("blazeface", &["input"], &["Identity", "Identity_1", "Identity_2", "Identity_3"], 0),
         ("blazeface-front", &["input"], &["Identity", "Identity_1", "Identity_2", "Identity_3"], 0),
         ("facemesh", &["input_1"], &["output_contours", "output_faceflag", "output_mesh"], 0),
+        ("iris", &["input_1"], &["Identity"], 0),
     ];
     for (name, inputs, outputs, parameters) in expected {
         let model = common::load_file(&dir, name);

@@ -215,7 +215,7 @@ fn flex() -> Device {
 #[test]
 fn every_face_model_matches_tfjs_on_flex() {
     let Some(dir) = human_models() else { return };
-    for model in ["faceres", "faceres-deep", "mobileface", "blazeface", "blazeface-front", "facemesh"] {
+    for model in ["faceres", "faceres-deep", "mobileface", "blazeface", "blazeface-front", "facemesh", "iris"] {
         println!("flex {}", check_model(&dir, model, &flex(), true));
     }
 }

@@ -103,7 +103,8 @@ impl Engine {
 #[wasm_bindgen]
 impl Engine {
     /// Loads one TFJS graph model (its `model.json` and weight shards in manifest order):
-    /// `blazeface` or `blazeface-front` (detector) and `facemesh` (landmarks) run on the CPU;
+    /// `blazeface` or `blazeface-front` (detector), `facemesh` (landmarks) and `iris` (refined
+    /// eyes, in either order with facemesh) run on the CPU;
     /// the recognizers (`faceres`, `faceres-deep`, `mobileface`) on this engine's backend,
     /// with gradients. Malformed files are rejected with the loader's typed error.
     #[wasm_bindgen(js_name = loadModel)]
@@ -117,9 +118,17 @@ impl Engine {
                 let detector = facecloak_face::Detector::new(model, &session::cpu()).map_err(to_js_error)?;
                 session.detector = Some(Rc::new(detector));
             }
-            "facemesh" => {
-                let landmarker = facecloak_face::Landmarker::new(model, &session::cpu()).map_err(to_js_error)?;
-                session.landmarker = Some(Rc::new(landmarker));
+            "facemesh" | "iris" => {
+                let slot = if name == "iris" { &mut session.iris_model } else { &mut session.facemesh_model };
+                *slot = Some(model);
+                if let Some(facemesh) = session.facemesh_model.clone() {
+                    let mut landmarker =
+                        facecloak_face::Landmarker::new(facemesh, &session::cpu()).map_err(to_js_error)?;
+                    if let Some(iris) = session.iris_model.clone() {
+                        landmarker = landmarker.with_iris(iris, &session::cpu()).map_err(to_js_error)?;
+                    }
+                    session.landmarker = Some(Rc::new(landmarker));
+                }
             }
             _ => {
                 let device = self.backend.device().clone().autodiff();

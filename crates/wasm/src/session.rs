@@ -15,6 +15,9 @@ use serde::Serialize;
 pub struct Session {
     pub detector: Option<Rc<Detector>>,
     pub landmarker: Option<Rc<Landmarker>>,
+    /// The landmarker's models as loaded, so that facemesh and iris may come in either order.
+    pub facemesh_model: Option<facecloak_tfjs::Model>,
+    pub iris_model: Option<facecloak_tfjs::Model>,
     /// In [`facecloak_protect::RECOGNIZERS`] order, on the search device.
     pub surrogates: Vec<Rc<Surrogate>>,
     pub photo: Option<Rc<Photo>>,
