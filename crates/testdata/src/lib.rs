@@ -36,6 +36,30 @@ pub fn human_models() -> Option<PathBuf> {
     absent(format!("{} has no face models: run scripts/setup", dir.display()))
 }
 
+/// face-api.js's FaceRecognitionNet weights (`@vladmandic/face-api`, copied by scripts/setup
+/// into `models/face-api/`); `FACECLOAK_FACE_API_MODELS` overrides the place.
+pub fn face_api_models() -> Option<PathBuf> {
+    let dir = std::env::var_os("FACECLOAK_FACE_API_MODELS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("models/face-api"));
+    if dir.join(FACE_RECOGNITION_NET_MANIFEST).exists() {
+        return Some(dir);
+    }
+    absent(format!("{} has no {FACE_RECOGNITION_NET_MANIFEST}: run scripts/setup", dir.display()))
+}
+
+/// FaceRecognitionNet's weights manifest in `@vladmandic/face-api`'s `model/`.
+pub const FACE_RECOGNITION_NET_MANIFEST: &str = "face_recognition_model-weights_manifest.json";
+
+/// FaceRecognitionNet from `dir` ([`face_api_models`]).
+pub fn load_face_recognition_net(dir: &Path) -> Model {
+    let manifest = std::fs::read(dir.join(FACE_RECOGNITION_NET_MANIFEST)).expect("the manifest is readable");
+    let paths = facecloak_tfjs::face_recognition_net::shard_paths(&manifest).unwrap();
+    let shards: Vec<Vec<u8>> = paths.iter().map(|p| std::fs::read(dir.join(p)).expect("a shard is readable")).collect();
+    let refs: Vec<&[u8]> = shards.iter().map(Vec::as_slice).collect();
+    facecloak_tfjs::face_recognition_net::load(&manifest, &refs).expect("FaceRecognitionNet loads")
+}
+
 /// The team's shared directory beside the clone (`FACECLOAK_SHARED` overrides).
 pub fn shared() -> Option<PathBuf> {
     let dir = std::env::var_os("FACECLOAK_SHARED").map(PathBuf::from).unwrap_or_else(|| repo_root().join("../shared"));
@@ -71,8 +95,12 @@ pub fn labelled_faces() -> Option<Vec<LabelledFace>> {
     )
 }
 
-/// Loads model `name` from `dir` (its `NAME.json` and shards), panicking with the reason.
+/// Loads model `name` from `dir` (its `NAME.json` and shards), panicking with the reason;
+/// `face-recognition-net` comes from [`face_api_models`] instead.
 pub fn load_model(dir: &Path, name: &str) -> Model {
+    if name == "face-recognition-net" {
+        return load_face_recognition_net(&face_api_models().expect("face-api.js's weights (scripts/setup)"));
+    }
     let json = std::fs::read(dir.join(format!("{name}.json"))).unwrap_or_else(|e| panic!("{name}.json: {e}"));
     let shards: Vec<Vec<u8>> = shard_paths(&json)
         .unwrap_or_else(|e| panic!("{name}: {e}"))

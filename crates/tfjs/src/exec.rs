@@ -16,8 +16,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use burn::tensor::{
     Device, Tensor, TensorData,
     activation::{relu, sigmoid, softmax},
-    module::{conv2d, max_pool2d},
-    ops::{ConvOptions, MaxPoolOptions, PadMode},
+    module::{avg_pool2d, conv2d, max_pool2d},
+    ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions, PadMode},
 };
 
 use crate::flex_conv;
@@ -330,6 +330,19 @@ impl Executor {
                     ceil_mode: false,
                 };
                 Value::Float { t: max_pool2d(x, options), shape: vec![n, oh, ow, c], nchw: true }
+            }
+            Op::AvgPool { kernel, strides, padding } => {
+                let (x, [n, h, w, c]) = self.nchw(index, args[0])?;
+                let (ph, oh) = self.padding(index, *padding, 0, h, kernel[0], strides[0])?;
+                let (pw, ow) = self.padding(index, *padding, 1, w, kernel[1], strides[1])?;
+                let options = AvgPoolOptions {
+                    kernel_size: *kernel,
+                    stride: *strides,
+                    padding: [ph, pw],
+                    count_include_pad: false,
+                    ceil_mode: false,
+                };
+                Value::Float { t: avg_pool2d(x, options), shape: vec![n, oh, ow, c], nchw: true }
             }
             Op::MatMul { transpose_a, transpose_b, bias, activation } => {
                 let a = self.matrix(index, args[0], *transpose_a)?;

@@ -85,6 +85,15 @@ pub enum Op {
         /// Padding.
         padding: Padding,
     },
+    /// `AvgPool` (TF's: padding is not counted in the mean).
+    AvgPool {
+        /// Window height and width.
+        kernel: [usize; 2],
+        /// Vertical and horizontal stride.
+        strides: [usize; 2],
+        /// Padding.
+        padding: Padding,
+    },
     /// Element-wise with broadcasting.
     Binary(BinaryOp),
     /// Element-wise.
@@ -398,6 +407,10 @@ fn parse_op(node: &RawNode) -> Result<Op, LoadError> {
             a.nhwc()?;
             Op::MaxPool { kernel: a.spatial("ksize")?, strides: a.spatial("strides")?, padding: a.padding()? }
         }
+        "AvgPool" => {
+            a.nhwc()?;
+            Op::AvgPool { kernel: a.spatial("ksize")?, strides: a.spatial("strides")?, padding: a.padding()? }
+        }
         "Add" | "AddV2" => Op::Binary(BinaryOp::Add),
         "Sub" => Op::Binary(BinaryOp::Sub),
         "Mul" => Op::Binary(BinaryOp::Mul),
@@ -425,7 +438,9 @@ fn parse_op(node: &RawNode) -> Result<Op, LoadError> {
 fn check_arity(node: &RawNode, op: &Op, got: usize) -> Result<(), LoadError> {
     let expected: &[usize] = match op {
         Op::Placeholder { .. } | Op::Const => &[0],
-        Op::Identity | Op::Unary(_) | Op::Softmax | Op::Squeeze { .. } | Op::MaxPool { .. } => &[1],
+        Op::Identity | Op::Unary(_) | Op::Softmax | Op::Squeeze { .. } | Op::MaxPool { .. } | Op::AvgPool { .. } => {
+            &[1]
+        }
         Op::Binary(_) | Op::Prelu | Op::Reduce { .. } | Op::Pad | Op::Reshape => &[2],
         // At least one tensor, then the axis.
         Op::Concat if got >= 2 => return Ok(()),

@@ -26,6 +26,7 @@ pub mod denormals;
 mod error;
 #[cfg(feature = "exec")]
 pub mod exec;
+pub mod face_recognition_net;
 #[cfg(feature = "exec")]
 mod flex_conv;
 mod fold;

@@ -221,3 +221,25 @@ fn constant_subgraphs_are_folded_at_load() {
     let err = try_load_value(&bad, &shards).unwrap_err();
     assert!(matches!(&err, LoadError::Fold { node, .. } if node == "bias_pair"), "{err}");
 }
+
+/// FaceRecognitionNet's weights manifest becomes a graph model: malformed manifests and shards
+/// are the loader's typed errors, not panics.
+#[test]
+fn face_recognition_net_loads_and_refuses_what_does_not_fit() {
+    use facecloak_tfjs::face_recognition_net::{load, shard_paths};
+    assert!(matches!(load(b"{ not json", &[]), Err(LoadError::Json { .. })));
+    assert!(matches!(load(b"{}", &[]), Err(LoadError::Json { .. })), "a manifest is an array");
+    let Some(dir) = facecloak_testdata::face_api_models() else { return };
+    let manifest = std::fs::read(dir.join(facecloak_testdata::FACE_RECOGNITION_NET_MANIFEST)).unwrap();
+    let paths = shard_paths(&manifest).unwrap();
+    assert_eq!(paths, ["face_recognition_model.bin"]);
+    let shard = std::fs::read(dir.join(&paths[0])).unwrap();
+    let model = load(&manifest, &[&shard]).unwrap();
+    assert_eq!(model.input_names(), ["input"]);
+    assert_eq!(model.output_names(), ["descriptor"]);
+    let p = model.parameter_count();
+    assert!((5_600_000..5_630_000).contains(&p), "{p} parameters (face-api.js: 5,614,592 with ours)");
+    assert!(matches!(load(&manifest, &[&shard[..shard.len() - 1]]), Err(LoadError::ShardSize { .. })));
+    let renamed = String::from_utf8(manifest).unwrap().replace("\"fc\"", "\"fully_connected\"");
+    assert!(matches!(load(renamed.as_bytes(), &[&shard]), Err(LoadError::MissingWeight { .. })));
+}

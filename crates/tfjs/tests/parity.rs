@@ -162,9 +162,14 @@ impl Golden {
 /// Runs `model` on every golden input on `device`, checks each output, and (with
 /// `check_gradient`) the gradient of the golden loss on input 0. Returns a line for the log.
 fn check_model(dir: &Path, model: &str, device: &Device, check_gradient: bool) -> String {
+    check_loaded(load_file(dir, model), model, device, check_gradient)
+}
+
+/// [`check_model`] for a model already loaded (`model` names its golden file).
+fn check_loaded(loaded: facecloak_tfjs::Model, model: &str, device: &Device, check_gradient: bool) -> String {
     let golden = Golden::read(model);
     let device = device.clone().autodiff();
-    let executor = Executor::new(load_file(dir, model), &device).unwrap();
+    let executor = Executor::new(loaded, &device).unwrap();
     let node_name = |public: &str| {
         let (_, index) = executor.model().outputs.iter().find(|(name, _)| name == public).unwrap();
         executor.model().graph.nodes[*index].name.clone()
@@ -218,6 +223,15 @@ fn every_face_model_matches_tfjs_on_flex() {
     for model in ["faceres", "faceres-deep", "mobileface", "blazeface", "blazeface-front", "facemesh", "iris"] {
         println!("flex {}", check_model(&dir, model, &flex(), true));
     }
+}
+
+/// FaceRecognitionNet as `face_recognition_net.rs` writes it, against face-api.js's own
+/// JavaScript running the same weights on tfjs.
+#[test]
+fn face_recognition_net_matches_face_api_on_flex() {
+    let Some(dir) = facecloak_testdata::face_api_models() else { return };
+    let model = facecloak_testdata::load_face_recognition_net(&dir);
+    println!("flex {}", check_loaded(model, "face-recognition-net", &flex(), true));
 }
 
 #[test]
