@@ -261,13 +261,13 @@ fn time_pipeline(dir: &Path, device: &Device, photo: &Path, runs: usize) -> anyh
 /// One end-to-end protection of `photo`: decode, find faces, search (medium strength, every
 /// step timed), paste back, encode.
 fn time_protect(dir: &Path, device: &Device, photo: &Path, steps: usize) -> anyhow::Result<()> {
-    use facecloak_protect::{Mode, RECOGNIZERS, Strength, Surrogate, protect};
+    use facecloak_protect::{DEFAULT_SURROGATES, Mode, Strength, Surrogate, protect};
     let detector = Detector::new(crate::load_model(dir, "blazeface")?, device)?;
     let landmarker = crate::load_landmarker(dir, device)?;
     let autodiff = device.clone().autodiff();
-    let surrogates = RECOGNIZERS
+    let surrogates = DEFAULT_SURROGATES
         .iter()
-        .map(|(name, _)| Ok(Surrogate::new(name, crate::load_model(dir, name)?, &autodiff)?))
+        .map(|name| Ok(Surrogate::new(name, crate::load_model(dir, name)?, &autodiff)?))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let refs: Vec<&Surrogate> = surrogates.iter().collect();
     let targets = facecloak_makeup::presets::preset("berry").map(|p| p.targets).unwrap_or_default();

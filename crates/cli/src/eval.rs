@@ -11,8 +11,9 @@
 //! quality 75 and after a 0.5× resize. SSIM and PSNR compare each protected photo with its
 //! original.
 //!
-//! `--leave-one-out` makes the protected photos itself: for each model *family* (faceres and
-//! faceres-deep share one graph and are one family; mobileface is another), every colour photo
+//! `--leave-one-out` makes the protected photos itself: for each model *family* of the default
+//! surrogates (faceres and faceres-deep share one graph and are one family; mobileface is
+//! another; face-recognition-net, never attacked, scores every fold), every colour photo
 //! of the gallery is protected with the surrogates of the *other* families and scored by the
 //! held-out family's recognizers, so no held-out model is attacked through its twin.
 //!
@@ -33,7 +34,7 @@ use facecloak_device::{Backend, CpuBackend};
 use facecloak_face::{Detector, Face, Framed, Image, Landmarker, Mesh, find_faces};
 use facecloak_makeup::naturalness::{self, LIMITS, Naturalness};
 use facecloak_makeup::{presets, prompt};
-use facecloak_protect::{Mode, RECOGNIZERS, Strength, Surrogate, metrics, protect, thresholds};
+use facecloak_protect::{DEFAULT_SURROGATES, Mode, RECOGNIZERS, Strength, Surrogate, metrics, protect, thresholds};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
@@ -164,7 +165,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
          same-person pairs (protected vs the person's other gallery photos) that matched before protection \
          and no longer match (impersonation: pairs with the target's photos that match after)",
         if args.leave_one_out {
-            "leave-one-out by model family: each family (faceres with faceres-deep; mobileface) scores only photos protected without any of its members"
+            "leave-one-out by model family: the default surrogates' families (faceres with faceres-deep; mobileface) each score only photos protected without any of their members; face-recognition-net, never attacked, scores every protected photo"
         } else {
             "all recognizers score every photo"
         },
@@ -227,10 +228,13 @@ fn protect_leave_one_out(
     colour: &[usize],
 ) -> anyhow::Result<Vec<Case>> {
     let autodiff = Backend::cpu(CpuBackend::Flex).device().clone().autodiff();
-    let attackers: Vec<Surrogate> = RECOGNIZERS
+    let attackers: Vec<Surrogate> = DEFAULT_SURROGATES
         .iter()
-        .map(|(name, _)| Ok(Surrogate::new(name, load_model(dir, name)?, &autodiff)?))
+        .map(|name| Ok(Surrogate::new(name, load_model(dir, name)?, &autodiff)?))
         .collect::<anyhow::Result<_>>()?;
+    // Recognizers that no protection attacks judge every fold.
+    let never_attacked: Vec<String> =
+        RECOGNIZERS.iter().map(|(n, _)| n.to_string()).filter(|n| !DEFAULT_SURROGATES.contains(&n.as_str())).collect();
     let parsed = prompt::parse(&args.makeup);
     if !parsed.unknown.is_empty() {
         eprintln!("makeup: not understood: {}", parsed.unknown.join(", "));
@@ -257,8 +261,12 @@ fn protect_leave_one_out(
     families.dedup();
     for held_out in families {
         let surrogates: Vec<&Surrogate> = attackers.iter().filter(|s| family(s.name()) != held_out).collect();
-        let scorers: Vec<String> =
-            attackers.iter().filter(|s| family(s.name()) == held_out).map(|s| s.name().to_owned()).collect();
+        let scorers: Vec<String> = attackers
+            .iter()
+            .filter(|s| family(s.name()) == held_out)
+            .map(|s| s.name().to_owned())
+            .chain(never_attacked.iter().cloned())
+            .collect();
         let folder = args.out.join(format!("without-{held_out}"));
         std::fs::create_dir_all(&folder)?;
         for &index in &photos {

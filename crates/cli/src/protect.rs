@@ -14,7 +14,7 @@ use burn::tensor::Device;
 use facecloak_device::{Backend, CpuBackend};
 use facecloak_face::{Detector, Face, Framed, Image, Landmarker, Mesh, find_faces};
 use facecloak_makeup::{Targets, presets, prompt, reference};
-use facecloak_protect::{Mode, RECOGNIZERS, Strength, Surrogate, metrics, protect};
+use facecloak_protect::{DEFAULT_SURROGATES, Mode, Strength, Surrogate, metrics, protect};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
@@ -52,7 +52,7 @@ pub struct Args {
     /// Seed of the search's random draws: the same seed gives the same photo.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// how far past each recognizer's threshold to push (cosine; default: the strength's).
+    /// how far past each recognizer's threshold to push, as a share of 1 − its threshold (default: the strength's).
     #[arg(long, help_heading = "Expert")]
     margin: Option<f32>,
     /// Adam's learning rate on the latent codes.
@@ -74,7 +74,7 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = BackendChoice::Cpu)]
     backend: BackendChoice,
     /// The surrogate recognizers to attack (leave one out to test transfer to it).
-    #[arg(long, value_delimiter = ',', default_values_t = RECOGNIZERS.map(|(n, _)| n.to_string()))]
+    #[arg(long, value_delimiter = ',', default_values_t = DEFAULT_SURROGATES.map(str::to_string))]
     surrogates: Vec<String>,
     /// Directory with the face models.
     #[arg(long)]

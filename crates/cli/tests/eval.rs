@@ -47,7 +47,7 @@ fn eval_scores_unprotected_and_faceless_photos_as_it_should() {
     let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
     let rows = std::fs::read_to_string(out.join("results.csv")).unwrap();
     let psr = summary["psr"].as_array().unwrap();
-    assert_eq!(psr.len(), 9, "3 recognizers × 3 conditions");
+    assert_eq!(psr.len(), 12, "4 recognizers × 3 conditions");
     for entry in psr {
         // Obama's copy matches his other photos as before (0 broken); Biden's face is gone
         // (every counted pair broken). So PSR = Biden's counted pairs ÷ all counted pairs.

@@ -28,7 +28,9 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 use facecloak_device::{Backend, CpuBackend};
-use facecloak_face::align::{arcface_crop, arcface_similarity, loose_crop, loose_similarity};
+use facecloak_face::align::{
+    CHIP_SIDE, CHIP_ZOOM, arcface_crop, arcface_similarity, chip_similarity, loose_crop, loose_similarity,
+};
 use facecloak_face::mesh::five_points;
 use facecloak_face::{Detector, Framed, GENERATOR_SIZE, Image, Landmarker, Similarity, Warp, find_faces};
 use facecloak_testdata::{human_models, labelled_faces, load_model};
@@ -143,9 +145,12 @@ fn recognizers_separate_people_on_the_shared_faces() {
     let landmarker = Landmarker::new(load_model(&models, "facemesh"), &device).unwrap();
     let faceres = Executor::new(load_model(&models, "faceres"), &device).unwrap();
     let mobileface = Executor::new(load_model(&models, "mobileface"), &device).unwrap();
+    let frnet = facecloak_testdata::face_api_models()
+        .map(|dir| Executor::new(facecloak_testdata::load_face_recognition_net(&dir), &device).unwrap());
 
     let (mut by_faceres, mut by_mobileface, mut by_mobileface_01) = (Vec::new(), Vec::new(), Vec::new());
     let (mut faceres_gen, mut mobileface_gen) = (Vec::new(), Vec::new());
+    let (mut by_frnet, mut by_frnet_01, mut frnet_gen) = (Vec::new(), Vec::new(), Vec::new());
     for face in &faces {
         let bytes = std::fs::read(&face.path).unwrap();
         let image = Image::decode(&bytes, Image::DEFAULT_MAX_PIXELS).unwrap();
@@ -169,6 +174,15 @@ fn recognizers_separate_people_on_the_shared_faces() {
         mobileface_gen.push((face.identity.clone(), embed_tensor(&mobileface, x)));
         let x = crop_through_generator(&image, &framed, &to_loose, 224, &device);
         faceres_gen.push((face.identity.clone(), embed_tensor(&faceres, x)));
+        if let Some(frnet) = &frnet {
+            let chip =
+                chip_similarity(&five_points(&mesh.points), CHIP_ZOOM).unwrap().warp(&image, CHIP_SIDE, CHIP_SIDE);
+            by_frnet.push((face.identity.clone(), embed(frnet, &chip, 1.0)));
+            by_frnet_01.push((face.identity.clone(), embed(frnet, &chip, 1.0 / 255.0)));
+            let to_chip = chip_similarity(&five_points(&framed.landmarks), CHIP_ZOOM).unwrap();
+            let x = crop_through_generator(&image, &framed, &to_chip, CHIP_SIDE, &device);
+            frnet_gen.push((face.identity.clone(), embed_tensor(frnet, x)));
+        }
     }
     let names: Vec<String> =
         faces.iter().map(|f| f.path.file_stem().unwrap_or_default().to_string_lossy().into_owned()).collect();
@@ -191,4 +205,14 @@ fn recognizers_separate_people_on_the_shared_faces() {
     assert!(mobileface_gen_auc >= 0.96, "mobileface AUC through generator space {mobileface_gen_auc:.4}");
     assert!(mobileface_auc >= 0.96, "mobileface AUC {mobileface_auc:.4}");
     assert!(wrong_range_auc < mobileface_auc - 0.05, "0-1 pixels should visibly hurt: {wrong_range_auc:.4}");
+    if frnet.is_some() {
+        let ((frnet_auc, ..), (frnet_01_auc, ..), (frnet_gen_auc, ..)) =
+            (auc(&by_frnet), auc(&by_frnet_01), auc(&frnet_gen));
+        println!(
+            "  face-recognition-net (150 chip, 0-255): {frnet_auc:.4}; fed 0-1 pixels: {frnet_01_auc:.4}; through generator space: {frnet_gen_auc:.4}"
+        );
+        assert!(frnet_auc >= 0.97, "face-recognition-net AUC {frnet_auc:.4}");
+        assert!(frnet_gen_auc >= 0.97, "face-recognition-net AUC through generator space {frnet_gen_auc:.4}");
+        assert!(frnet_01_auc < frnet_auc - 0.05, "0-1 pixels should visibly hurt: {frnet_01_auc:.4}");
+    }
 }

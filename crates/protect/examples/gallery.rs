@@ -17,7 +17,7 @@ use facecloak_face::{Detector, Framed, Image, Landmarker, find_faces, paste};
 use facecloak_makeup::naturalness::{self, LIMITS};
 use facecloak_makeup::{Cosmetics, Generator, Synthesiser, prompt};
 use facecloak_protect::search::{self, FaceView, Mode};
-use facecloak_protect::{RECOGNIZERS, Strength, Surrogate, cosine};
+use facecloak_protect::{DEFAULT_SURROGATES, Strength, Surrogate, cosine};
 use facecloak_testdata::{human_models, load_model};
 
 fn main() {
@@ -39,17 +39,19 @@ fn main() {
         .unwrap()
         .with_iris(load_model(&models, "iris"), &cpu)
         .unwrap();
-    let surrogates: Vec<Surrogate> =
-        RECOGNIZERS.iter().map(|(name, _)| Surrogate::new(name, load_model(&models, name), &device).unwrap()).collect();
+    let surrogates: Vec<Surrogate> = DEFAULT_SURROGATES
+        .iter()
+        .map(|name| Surrogate::new(name, load_model(&models, name), &device).unwrap())
+        .collect();
     let refs: Vec<&Surrogate> = surrogates.iter().collect();
     let targets = prompt::parse(&text).targets;
     let mut rows: Vec<Vec<Image>> = Vec::new();
     println!("generator: {}; prompt: {text}", if old { "colour field (old)" } else { "makeup model" });
     println!(
         "| photo | strength | steps | symmetry | bare-skin hue | lip spill | eye spill | fine | mean ΔE | max pigment ΔE00 | {} |",
-        RECOGNIZERS.map(|r| r.0).join(" | ")
+        DEFAULT_SURROGATES.join(" | ")
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|{}", "---|".repeat(RECOGNIZERS.len()));
+    println!("|---|---|---|---|---|---|---|---|---|---|{}", "---|".repeat(DEFAULT_SURROGATES.len()));
     for path in photos {
         let photo = Image::decode(&std::fs::read(path).unwrap(), Image::DEFAULT_MAX_PIXELS).unwrap();
         let found = find_faces(&detector, &landmarker, &photo).unwrap();

@@ -23,4 +23,4 @@ pub use protect::protect;
 pub use protect::{FaceResult, ProtectError, Protected, protect_async};
 pub use rng::Rng;
 pub use search::{Mode, Settings, Step, Strength};
-pub use surrogate::{Crop, RECOGNIZERS, Surrogate, SurrogateError, cosine};
+pub use surrogate::{Crop, DEFAULT_SURROGATES, RECOGNIZERS, Surrogate, SurrogateError, cosine};

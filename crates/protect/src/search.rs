@@ -8,9 +8,11 @@
 //!   adversarial + naturalness · generator's unnaturalness + structure · (1 − SSIM to the face),
 //!
 //! where the adversarial term sums, over surrogates, a hinge on the cosine similarity scaled by
-//! the surrogate's threshold (`(cos − (τ − margin)) / (1 − τ)` when dodging; towards the target
+//! the surrogate's threshold (`(cos − τ) / (1 − τ) + margin` when dodging; towards the target
 //! when impersonating), so that no model dominates and none is pushed further once it is past
-//! its threshold with margin. Adam updates the latent. The search stops early once every
+//! its threshold with margin. Both are in units of the surrogate's own `1 − τ`: recognizers'
+//! cosines live on different scales (different people score 0.2–0.6 on faceres, 0.85–0.96 on
+//! FaceRecognitionNet, whose descriptors are not centred). Adam updates the latent. The search stops early once every
 //! surrogate has stayed past its threshold with margin for `patience` steps, or when the
 //! progress callback asks it to.
 
@@ -61,7 +63,8 @@ pub struct Settings {
     pub steps: usize,
     /// Adam's learning rate on the latent codes.
     pub learning_rate: f32,
-    /// How far past its threshold each surrogate is pushed (cosine units).
+    /// How far past its threshold each surrogate is pushed, as a share of the way from its
+    /// threshold to a perfect match (`1 − τ`).
     pub margin: f32,
     /// Weight of the generator's unnaturalness.
     pub naturalness: f32,
@@ -84,9 +87,12 @@ impl Strength {
     /// The settings this strength stands for.
     pub fn settings(self) -> Settings {
         let (steps, margin, naturalness, bounds) = match self {
-            Strength::Low => (30, 0.05, 1.0, Bounds::LOW),
-            Strength::Medium => (60, 0.15, 0.5, Bounds::MEDIUM),
-            Strength::High => (120, 0.25, 0.25, Bounds::HIGH),
+            // Margins of 0.1 / 0.3 / 0.5 × (1 − τ): 0.04 / 0.13 / 0.22 in faceres's cosine and
+            // 0.06 / 0.18 / 0.30 in mobileface's (0.05 / 0.15 / 0.25 for both before they were
+            // relative).
+            Strength::Low => (30, 0.1, 1.0, Bounds::LOW),
+            Strength::Medium => (60, 0.3, 0.5, Bounds::MEDIUM),
+            Strength::High => (120, 0.5, 0.25, Bounds::HIGH),
         };
         Settings {
             steps,
@@ -304,7 +310,8 @@ struct Term {
 }
 
 /// The hinge on `surrogate`'s cosine similarity between `crop` and `reference`, scaled by its
-/// threshold (`(cos − (τ − margin)) / (1 − τ)` when dodging, mirrored when impersonating), with
+/// threshold (`(cos − (τ − margin · (1 − τ))) / (1 − τ)` when dodging, mirrored when
+/// impersonating), with
 /// its gradient with respect to the crop, from a graph of its own.
 async fn adversarial_term(
     surrogate: &Surrogate,
@@ -317,7 +324,8 @@ async fn adversarial_term(
     let cos = cosine(surrogate.embed(crop.clone())?, reference);
     let similarity = read(cos.clone().detach()).await?.first().copied().unwrap_or(0.0);
     let tau = surrogate.threshold();
-    let scale = 1.0 / (1.0 - tau).max(0.05);
+    let room = (1.0 - tau).max(0.01);
+    let (scale, margin) = (1.0 / room, margin * room);
     let (term, past) = match mode {
         Mode::Dodge => (burn::tensor::activation::relu(cos - (tau - margin)) * scale, similarity < tau - margin),
         Mode::Impersonate { .. } => {
