@@ -68,6 +68,11 @@ pub struct Args {
     /// With --leave-one-out: most steps per face (default: the strength's).
     #[arg(long)]
     steps: Option<usize>,
+    /// With --leave-one-out: the surrogates the protections attack (each fold leaves out the
+    /// held-out family); recognizers not among them score every fold.
+    #[arg(long, value_delimiter = ',', default_values_t = DEFAULT_SURROGATES.map(str::to_string), help_heading = "Expert")]
+    surrogates: Vec<String>,
+
     /// Directory with the face models.
     #[arg(long)]
     models: Option<PathBuf>,
@@ -165,9 +170,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
          same-person pairs (protected vs the person's other gallery photos) that matched before protection \
          and no longer match (impersonation: pairs with the target's photos that match after)",
         if args.leave_one_out {
-            "leave-one-out by model family: the default surrogates' families (faceres with faceres-deep; mobileface) each score only photos protected without any of their members; face-recognition-net, never attacked, scores every protected photo"
+            let never: Vec<&str> =
+                RECOGNIZERS.iter().map(|(n, _)| *n).filter(|n| !args.surrogates.iter().any(|s| s == n)).collect();
+            format!(
+                "leave-one-out by model family (faceres with faceres-deep; each other recognizer alone) over the \
+                 attacked surrogates {}: each family scores only photos protected without any of its members{}",
+                args.surrogates.join(", "),
+                if never.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {}, never attacked, score every protected photo", never.join(", "))
+                }
+            )
         } else {
-            "all recognizers score every photo"
+            "all recognizers score every photo".to_owned()
         },
         gallery_path.display(),
         gallery.len(),
@@ -228,13 +244,14 @@ fn protect_leave_one_out(
     colour: &[usize],
 ) -> anyhow::Result<Vec<Case>> {
     let autodiff = Backend::cpu(CpuBackend::Flex).device().clone().autodiff();
-    let attackers: Vec<Surrogate> = DEFAULT_SURROGATES
+    let attackers: Vec<Surrogate> = args
+        .surrogates
         .iter()
         .map(|name| Ok(Surrogate::new(name, load_model(dir, name)?, &autodiff)?))
         .collect::<anyhow::Result<_>>()?;
     // Recognizers that no protection attacks judge every fold.
     let never_attacked: Vec<String> =
-        RECOGNIZERS.iter().map(|(n, _)| n.to_string()).filter(|n| !DEFAULT_SURROGATES.contains(&n.as_str())).collect();
+        RECOGNIZERS.iter().map(|(n, _)| n.to_string()).filter(|n| !args.surrogates.contains(n)).collect();
     let parsed = prompt::parse(&args.makeup);
     if !parsed.unknown.is_empty() {
         eprintln!("makeup: not understood: {}", parsed.unknown.join(", "));

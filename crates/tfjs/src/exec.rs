@@ -318,31 +318,20 @@ impl Executor {
         Ok(match op {
             Op::Identity => args[0].clone(),
             Op::Conv2d(conv) => self.conv(index, conv, args)?,
-            Op::MaxPool { kernel, strides, padding } => {
+            Op::MaxPool { kernel, strides, padding } | Op::AvgPool { kernel, strides, padding } => {
                 let (x, [n, h, w, c]) = self.nchw(index, args[0])?;
                 let (ph, oh) = self.padding(index, *padding, 0, h, kernel[0], strides[0])?;
                 let (pw, ow) = self.padding(index, *padding, 1, w, kernel[1], strides[1])?;
-                let options = MaxPoolOptions {
-                    kernel_size: *kernel,
-                    stride: *strides,
-                    padding: [ph, pw],
-                    dilation: [1, 1],
-                    ceil_mode: false,
+                let (kernel_size, stride, padding) = (*kernel, *strides, [ph, pw]);
+                let t = if matches!(op, Op::MaxPool { .. }) {
+                    max_pool2d(x, MaxPoolOptions { kernel_size, stride, padding, dilation: [1, 1], ceil_mode: false })
+                } else {
+                    // TF's average leaves the padding out of the count.
+                    let options =
+                        AvgPoolOptions { kernel_size, stride, padding, count_include_pad: false, ceil_mode: false };
+                    avg_pool2d(x, options)
                 };
-                Value::Float { t: max_pool2d(x, options), shape: vec![n, oh, ow, c], nchw: true }
-            }
-            Op::AvgPool { kernel, strides, padding } => {
-                let (x, [n, h, w, c]) = self.nchw(index, args[0])?;
-                let (ph, oh) = self.padding(index, *padding, 0, h, kernel[0], strides[0])?;
-                let (pw, ow) = self.padding(index, *padding, 1, w, kernel[1], strides[1])?;
-                let options = AvgPoolOptions {
-                    kernel_size: *kernel,
-                    stride: *strides,
-                    padding: [ph, pw],
-                    count_include_pad: false,
-                    ceil_mode: false,
-                };
-                Value::Float { t: avg_pool2d(x, options), shape: vec![n, oh, ow, c], nchw: true }
+                Value::Float { t, shape: vec![n, oh, ow, c], nchw: true }
             }
             Op::MatMul { transpose_a, transpose_b, bias, activation } => {
                 let a = self.matrix(index, args[0], *transpose_a)?;
