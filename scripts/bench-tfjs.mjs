@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { FACE_RECOGNITION_NET, faceRecognitionNet } from './face-api-model.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -29,6 +30,7 @@ const log = console.log;
 console.log = (...a) => console.error(...a);
 
 function loadModel(name) {
+  if (name === FACE_RECOGNITION_NET) return faceRecognitionNet();
   const json = JSON.parse(readFileSync(join(args.models, `${name}.json`), 'utf8'));
   const weightSpecs = json.weightsManifest.flatMap((g) => g.weights);
   const shards = json.weightsManifest.flatMap((g) => g.paths).map((p) => readFileSync(join(args.models, p)));

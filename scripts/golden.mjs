@@ -16,7 +16,7 @@ import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createRequire } from 'node:module';
+import { FACE_API_MODELS, faceRecognitionNet } from './face-api-model.mjs';
 import { PNG } from 'pngjs';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
@@ -26,7 +26,7 @@ const { values: args } = parseArgs({
   options: {
     shared: { type: 'string', default: process.env.FACECLOAK_SHARED ?? join(root, '..', 'shared') },
     models: { type: 'string', default: process.env.FACECLOAK_HUMAN_MODELS ?? join(root, 'models', 'human-models') },
-    'face-api': { type: 'string', default: join(root, 'node_modules', '@vladmandic', 'face-api', 'model') },
+    'face-api': { type: 'string', default: FACE_API_MODELS },
     out: { type: 'string', default: join(root, 'crates', 'tfjs', 'tests', 'golden') },
     only: { type: 'string' }, // one model's golden file (the others are left as they are)
   },
@@ -58,7 +58,7 @@ const MODELS = [
   // Each of the astronaut's eyes, boxed as crates/face/src/iris.rs boxes them (2.3× the corners).
   { model: 'iris', size: 64, mul: 1 / 255, add: 0, inputs: [
     { source: ASTRONAUT, box: [181, 80, 44] }, { source: ASTRONAUT, box: [223, 81, 46] }] },
-  // Not a graph model: weights only, the network is face-api.js's own JavaScript (faceApiModel).
+  // Not a graph model: weights only, the network is face-api.js's own JavaScript (face-api-model.mjs).
   { model: 'face-recognition-net', size: 150, ...ZERO_255, faceApi: true, inputs: [
     { source: ASTRONAUT, box: [150, 55, 150] }, { source: PENNY, box: [0, 0, 150] }, { source: ALEX, box: [90, 40, 280] }] },
 ];
@@ -112,22 +112,6 @@ function fnv1a(bytes) {
 /** The loss whose input gradient we store: Σ over outputs k, elements i of w(k,i)·out_k[i]. */
 const lossWeight = (k, i) => Math.cos(0.7 * i + k);
 
-/** face-api.js's FaceRecognitionNet as its package builds it (dist/face-api.node-wasm.js runs on
- *  the @tensorflow/tfjs installed here), wrapped to look like a graph model to main(): one
- *  input `input` [N,150,150,3] in 0–255, one output `descriptor`. */
-let faceApi = null;
-async function faceApiModel() {
-  faceApi ??= createRequire(import.meta.url)('@vladmandic/face-api/dist/face-api.node-wasm.js');
-  const net = new faceApi.FaceRecognitionNet();
-  await net.loadFromDisk(args['face-api']);
-  return {
-    inputs: [{ name: 'input' }],
-    outputs: [{ name: 'descriptor' }],
-    execute: (feeds) => net.forwardInput(new faceApi.NetInput([feeds.input])),
-    dispose: () => net.dispose(),
-  };
-}
-
 function loadModel(name) {
   const json = JSON.parse(readFileSync(join(args.models, `${name}.json`), 'utf8'));
   const weightSpecs = json.weightsManifest.flatMap((group) => group.weights);
@@ -153,7 +137,7 @@ async function main() {
     const toInput = (u8) => tf.tensor4d(Float32Array.from(u8, (v) => v * spec.mul + spec.add), [1, spec.size, spec.size, 3]);
 
     await tf.setBackend('wasm');
-    const model = spec.faceApi ? await faceApiModel() : await loadModel(spec.model);
+    const model = spec.faceApi ? await faceRecognitionNet(args['face-api']) : await loadModel(spec.model);
     const inputName = model.inputs[0].name;
     const outputNames = model.outputs.map((o) => o.name);
     const inputs = [];
@@ -167,14 +151,14 @@ async function main() {
     model.dispose();
 
     const golden = {
-      generated_by: `scripts/golden.mjs with @tensorflow/tfjs ${tf.version.tfjs}${spec.faceApi ? ` and @vladmandic/face-api ${faceApi.version}` : ''}: outputs on the wasm backend, gradient on the cpu backend`,
+      generated_by: `scripts/golden.mjs with @tensorflow/tfjs ${tf.version.tfjs}${spec.faceApi ? ` and @vladmandic/face-api ${model.version}` : ''}: outputs on the wasm backend, gradient on the cpu backend`,
       model: spec.model, input: inputName, size: spec.size, mul: spec.mul, add: spec.add,
       loss: 'sum over outputs k (in this order) and elements i of cos(0.7*i + k) * out_k[i]',
       inputs,
     };
     if (spec.grad !== false) {
       await tf.setBackend('cpu');
-      const cpuModel = spec.faceApi ? await faceApiModel() : await loadModel(spec.model);
+      const cpuModel = spec.faceApi ? await faceRecognitionNet(args['face-api']) : await loadModel(spec.model);
       const x = toInput(crops[0]);
       const loss = (input) => {
         const ys = [cpuModel.execute({ [inputName]: input }, outputNames)].flat();
