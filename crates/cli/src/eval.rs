@@ -170,8 +170,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
          same-person pairs (protected vs the person's other gallery photos) that matched before protection \
          and no longer match (impersonation: pairs with the target's photos that match after)",
         if args.leave_one_out {
-            let never: Vec<&str> =
-                RECOGNIZERS.iter().map(|(n, _)| *n).filter(|n| !args.surrogates.iter().any(|s| s == n)).collect();
+            let never = never_attacked(&args.surrogates);
             format!(
                 "leave-one-out by model family (faceres with faceres-deep; each other recognizer alone) over the \
                  attacked surrogates {}: each family scores only photos protected without any of its members{}",
@@ -249,9 +248,7 @@ fn protect_leave_one_out(
         .iter()
         .map(|name| Ok(Surrogate::new(name, load_model(dir, name)?, &autodiff)?))
         .collect::<anyhow::Result<_>>()?;
-    // Recognizers that no protection attacks judge every fold.
-    let never_attacked: Vec<String> =
-        RECOGNIZERS.iter().map(|(n, _)| n.to_string()).filter(|n| !args.surrogates.contains(n)).collect();
+    let never_attacked = never_attacked(&args.surrogates);
     let parsed = prompt::parse(&args.makeup);
     if !parsed.unknown.is_empty() {
         eprintln!("makeup: not understood: {}", parsed.unknown.join(", "));
@@ -282,7 +279,7 @@ fn protect_leave_one_out(
             .iter()
             .filter(|s| family(s.name()) == held_out)
             .map(|s| s.name().to_owned())
-            .chain(never_attacked.iter().cloned())
+            .chain(never_attacked.iter().map(|n| n.to_string()))
             .collect();
         let folder = args.out.join(format!("without-{held_out}"));
         std::fs::create_dir_all(&folder)?;
@@ -310,6 +307,11 @@ fn protect_leave_one_out(
     bar.finish_and_clear();
     std::fs::write(args.out.join("protected.csv"), csv)?;
     Ok(cases)
+}
+
+/// The recognizers that none of the protections attacks: they judge every fold.
+fn never_attacked(surrogates: &[String]) -> Vec<&'static str> {
+    RECOGNIZERS.iter().map(|(n, _)| *n).filter(|n| !surrogates.iter().any(|s| s == n)).collect()
 }
 
 /// The model family of a recognizer: models that share a graph (faceres, faceres-deep) are

@@ -61,17 +61,18 @@ pub fn models_dir(explicit: Option<PathBuf>) -> PathBuf {
 /// `face-recognition-net` face-api.js's weights from [`face_api_dir`].
 pub fn load_model(dir: &std::path::Path, name: &str) -> anyhow::Result<facecloak_tfjs::Model> {
     use anyhow::Context;
-    if name == "face-recognition-net" {
+    use facecloak_tfjs::face_recognition_net as frnet;
+    if name == frnet::NAME {
         let dir = face_api_dir(dir);
-        let manifest_path = dir.join("face_recognition_model-weights_manifest.json");
+        let manifest_path = dir.join(frnet::MANIFEST);
         let manifest = std::fs::read(&manifest_path)
             .with_context(|| format!("reading {} (run scripts/setup)", manifest_path.display()))?;
-        let shards = facecloak_tfjs::face_recognition_net::shard_paths(&manifest)?
+        let shards = frnet::shard_paths(&manifest)?
             .iter()
             .map(|p| std::fs::read(dir.join(p)).with_context(|| format!("reading {p} in {}", dir.display())))
             .collect::<Result<Vec<_>, _>>()?;
         let refs: Vec<&[u8]> = shards.iter().map(Vec::as_slice).collect();
-        return Ok(facecloak_tfjs::face_recognition_net::load(&manifest, &refs)?);
+        return Ok(frnet::load(&manifest, &refs)?);
     }
     let json = std::fs::read(dir.join(format!("{name}.json")))
         .with_context(|| format!("reading {name}.json in {} (run scripts/setup, or pass --models)", dir.display()))?;

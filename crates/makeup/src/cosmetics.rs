@@ -301,6 +301,14 @@ pub struct Look {
     pub wing: f32,
 }
 
+impl Look {
+    /// The largest ΔE00 of any applied pigment from the colour it was asked for (0 without
+    /// pigments): what the strength's colour budget bounds.
+    pub fn worst_colour(&self) -> f32 {
+        self.pigments.iter().map(|p| p.delta_e).fold(0.0, f32::max)
+    }
+}
+
 /// One pigment as applied.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AppliedPigment {

@@ -102,7 +102,7 @@ fn main() {
                     .iter()
                     .map(|c| c.clone().into_data().convert::<f32>().try_to_vec::<f32>().unwrap())
                     .collect();
-                cosmetics.look(&codes).pigments.iter().map(|p| p.delta_e).fold(0.0, f32::max)
+                cosmetics.look(&codes).worst_colour()
             };
             let sims: Vec<String> = refs
                 .iter()

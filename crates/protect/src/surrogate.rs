@@ -47,7 +47,7 @@ pub const RECOGNIZERS: [(&str, Crop); 4] = [
     ("faceres-deep", Crop::Loose224),
     ("mobileface", Crop::ArcFace112),
     // face-api.js's ResNet-29 (`facecloak_tfjs::face_recognition_net`), from @vladmandic/face-api.
-    ("face-recognition-net", Crop::Chip150),
+    (facecloak_tfjs::face_recognition_net::NAME, Crop::Chip150),
 ];
 
 /// The recognizers a protection attacks unless told otherwise. FaceRecognitionNet is known

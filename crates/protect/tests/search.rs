@@ -283,7 +283,7 @@ fn protected_faces_look_like_makeup_at_medium() {
         let result = &protected.faces[0];
         let m = result.naturalness.unwrap();
         let look = result.look.as_ref().unwrap();
-        let worst_colour = look.pigments.iter().map(|p| p.delta_e).fold(0.0, f32::max);
+        let worst_colour = look.worst_colour();
         println!(
             "{name:<28} steps {:>2} symmetry {:.2} hue {:.2} lip spill {:.3} eye spill {:.3} fine {:.2} mean ΔE {:.2} colour ΔE00 ≤ {:.1} mobileface {:.2}",
             result.steps,

@@ -49,7 +49,7 @@ pub fn face_api_models() -> Option<PathBuf> {
 }
 
 /// FaceRecognitionNet's weights manifest in `@vladmandic/face-api`'s `model/`.
-pub const FACE_RECOGNITION_NET_MANIFEST: &str = "face_recognition_model-weights_manifest.json";
+pub use facecloak_tfjs::face_recognition_net::MANIFEST as FACE_RECOGNITION_NET_MANIFEST;
 
 /// FaceRecognitionNet from `dir` ([`face_api_models`]).
 pub fn load_face_recognition_net(dir: &Path) -> Model {
@@ -98,7 +98,7 @@ pub fn labelled_faces() -> Option<Vec<LabelledFace>> {
 /// Loads model `name` from `dir` (its `NAME.json` and shards), panicking with the reason;
 /// `face-recognition-net` comes from [`face_api_models`] instead.
 pub fn load_model(dir: &Path, name: &str) -> Model {
-    if name == "face-recognition-net" {
+    if name == facecloak_tfjs::face_recognition_net::NAME {
         return load_face_recognition_net(&face_api_models().expect("face-api.js's weights (scripts/setup)"));
     }
     let json = std::fs::read(dir.join(format!("{name}.json"))).unwrap_or_else(|e| panic!("{name}.json: {e}"));

@@ -25,6 +25,11 @@ use serde_json::{Value, json};
 
 use crate::{LoadError, Model};
 
+/// The recognizer's name across facecloak (surrogates, thresholds, model loading).
+pub const NAME: &str = "face-recognition-net";
+/// The weights manifest's file name in `@vladmandic/face-api`'s `model/`.
+pub const MANIFEST: &str = "face_recognition_model-weights_manifest.json";
+
 /// The input's side (face-api's `toBatchTensor(150)`).
 pub const SIDE: usize = 150;
 /// The descriptor's output name.
