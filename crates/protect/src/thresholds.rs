@@ -9,7 +9,7 @@
 /// Where the committed thresholds come from.
 pub const PROVENANCE: &str = "cosine of embeddings of all different-person pairs among the 52 labelled single-person \
 photos of ../shared/faces (MANIFEST.csv; 14 people, 1,239 pairs); crops straight from the photo (faceres: loose 224 \
-around the blazeface box; mobileface: ArcFace 112 from facemesh's five points; face-recognition-net: the 150 chip from \
+around the blazeface box; mobileface and mobilefacenet: ArcFace 112 from facemesh's five points; face-recognition-net: the 150 chip from \
 the same five points); threshold = the score that at most \
 FAR × pairs exceed; `facecloak calibrate` recomputes";
 
@@ -25,10 +25,11 @@ pub struct Calibrated {
 }
 
 /// The committed thresholds (see [`PROVENANCE`]).
-pub const CALIBRATED: [Calibrated; 4] = [
+pub const CALIBRATED: [Calibrated; 5] = [
     Calibrated { recognizer: "faceres", far_1: 0.5670, far_01: 0.6055 },
     Calibrated { recognizer: "faceres-deep", far_1: 0.6785, far_01: 0.7316 },
     Calibrated { recognizer: "mobileface", far_1: 0.3986, far_01: 0.4382 },
+    Calibrated { recognizer: "mobilefacenet", far_1: 0.3187, far_01: 0.3790 },
     Calibrated { recognizer: "face-recognition-net", far_1: 0.9568, far_01: 0.9640 },
 ];
 

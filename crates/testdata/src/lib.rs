@@ -95,18 +95,26 @@ pub fn labelled_faces() -> Option<Vec<LabelledFace>> {
     )
 }
 
-/// Loads model `name` from `dir` (its `NAME.json` and shards), panicking with the reason;
-/// `face-recognition-net` comes from [`face_api_models`] instead.
-pub fn load_model(dir: &Path, name: &str) -> Model {
-    if name == facecloak_tfjs::face_recognition_net::NAME {
-        return load_face_recognition_net(&face_api_models().expect("face-api.js's weights (scripts/setup)"));
-    }
+/// The bytes of model `name` in `dir`: its `NAME.json` and its shards, in order; panics with
+/// the reason.
+pub fn model_files(dir: &Path, name: &str) -> (Vec<u8>, Vec<Vec<u8>>) {
     let json = std::fs::read(dir.join(format!("{name}.json"))).unwrap_or_else(|e| panic!("{name}.json: {e}"));
     let shards: Vec<Vec<u8>> = shard_paths(&json)
         .unwrap_or_else(|e| panic!("{name}: {e}"))
         .iter()
         .map(|p| std::fs::read(dir.join(p)).unwrap_or_else(|e| panic!("{p}: {e}")))
         .collect();
+    (json, shards)
+}
+
+/// Loads model `name` from `dir` as facecloak does ([`facecloak_tfjs::load_named`]: with the
+/// repairs it knows), panicking with the reason; `face-recognition-net` comes from
+/// [`face_api_models`] instead.
+pub fn load_model(dir: &Path, name: &str) -> Model {
+    if name == facecloak_tfjs::face_recognition_net::NAME {
+        return load_face_recognition_net(&face_api_models().expect("face-api.js's weights (scripts/setup)"));
+    }
+    let (json, shards) = model_files(dir, name);
     let refs: Vec<&[u8]> = shards.iter().map(Vec::as_slice).collect();
-    Model::load(&json, &refs).unwrap_or_else(|e| panic!("{name}: {e}"))
+    facecloak_tfjs::load_named(name, &json, &refs).unwrap_or_else(|e| panic!("{name}: {e}"))
 }

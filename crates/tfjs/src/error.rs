@@ -141,6 +141,14 @@ pub enum LoadError {
         /// The names it does have.
         known: String,
     },
+    /// A model facecloak repairs at load (`mobilefacenet`) is not shaped as the file it knows.
+    #[error("{model}: not the conversion facecloak knows how to repair: {problem}")]
+    NotRepairable {
+        /// The model.
+        model: &'static str,
+        /// What differs.
+        problem: String,
+    },
 }
 
 impl From<serde_json::Error> for LoadError {

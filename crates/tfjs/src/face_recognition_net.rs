@@ -23,6 +23,7 @@
 
 use serde_json::{Value, json};
 
+use crate::written::{Constants, const_node};
 use crate::{LoadError, Model};
 
 /// The recognizer's name across facecloak (surrogates, thresholds, model loading).
@@ -100,9 +101,9 @@ pub fn load(manifest: &[u8], shards: &[&[u8]]) -> Result<Model, LoadError> {
             Some((name, shape))
         })
         .collect();
-    let mut graph = Builder { nodes: Vec::new(), shapes, extra: Vec::new(), extra_bytes: Vec::new() };
+    let mut graph = Builder { nodes: Vec::new(), shapes, extra: Constants::new(CONSTANTS_SHARD) };
     let output = graph.network();
-    groups.push(json!({ "paths": [CONSTANTS_SHARD], "weights": graph.extra }));
+    groups.push(graph.extra.manifest_group());
     let model = json!({
         "format": "graph-model",
         "generatedBy": "facecloak-tfjs face_recognition_net.rs, after face-api.js's FaceRecognitionNet",
@@ -113,7 +114,7 @@ pub fn load(manifest: &[u8], shards: &[&[u8]]) -> Result<Model, LoadError> {
     let bytes =
         serde_json::to_vec(&model).map_err(|e| LoadError::Json { message: e.to_string(), line: 0, column: 0 })?;
     let mut all: Vec<&[u8]> = shards.to_vec();
-    all.push(&graph.extra_bytes);
+    all.push(&graph.extra.bytes);
     Model::load(&bytes, &all)
 }
 
@@ -137,9 +138,8 @@ struct Builder {
     nodes: Vec<Value>,
     /// The manifest's weights and their shapes.
     shapes: Vec<(String, Vec<u64>)>,
-    /// This module's own constants: their manifest entries and bytes.
-    extra: Vec<Value>,
-    extra_bytes: Vec<u8>,
+    /// This module's own constants.
+    extra: Constants,
 }
 
 impl Builder {
@@ -231,25 +231,16 @@ impl Builder {
     /// weight the manifest lacks is the loader's `MissingWeight`).
     fn weight(&mut self, name: &str) -> String {
         let shape = self.shapes.iter().find(|(n, _)| n == name).map(|(_, s)| s.clone()).unwrap_or_default();
-        self.constant(name, "DT_FLOAT", &shape)
-    }
-
-    fn constant(&mut self, name: &str, dtype: &str, shape: &[u64]) -> String {
-        let dims: Vec<Value> = shape.iter().map(|d| json!({ "size": d.to_string() })).collect();
-        self.node(json!({ "name": name, "op": "Const", "attr": {
-            "dtype": { "type": dtype },
-            "value": { "tensor": { "dtype": dtype, "tensorShape": { "dim": dims } } } } }))
+        self.node(const_node(name, "DT_FLOAT", &shape))
     }
 
     fn floats(&mut self, name: &str, values: &[f32]) -> String {
-        self.extra.push(json!({ "name": name, "shape": [values.len()], "dtype": "float32" }));
-        self.extra_bytes.extend(values.iter().flat_map(|v| v.to_le_bytes()));
-        self.constant(name, "DT_FLOAT", &[values.len() as u64])
+        let node = self.extra.floats(name, values);
+        self.node(node)
     }
 
     fn ints(&mut self, name: &str, values: &[i32], shape: &[u64]) -> String {
-        self.extra.push(json!({ "name": name, "shape": shape, "dtype": "int32" }));
-        self.extra_bytes.extend(values.iter().flat_map(|v| v.to_le_bytes()));
-        self.constant(name, "DT_INT32", shape)
+        let node = self.extra.ints(name, values, shape);
+        self.node(node)
     }
 }

