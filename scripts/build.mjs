@@ -91,7 +91,7 @@ console.log(`wasm-opt: ${mb(before)} → ${mb(statSync(bgWasm).size)}`);
 
 // 4. The face models the app uses, from the npm package (scripts/setup unpacks it), each file
 // with its sha256, into public/models (Vite copies public/ into the build).
-const MODELS = ['blazeface', 'facemesh', 'iris', 'faceres', 'faceres-deep', 'mobileface'];
+const MODELS = ['blazeface', 'facemesh', 'iris', 'faceres', 'faceres-deep', 'mobileface', 'mobilefacenet'];
 const modelsSource = join(root, 'models', 'human-models');
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 function copyModels(into) {

@@ -127,12 +127,12 @@ describe('without WebGPU (CPU fallback)', () => {
     const seconds = await protect(page);
     const protectEnded = await page.evaluate(() => performance.now());
     await screenshot(page, 'app-cpu-protected');
-    console.log(`# CPU fallback: protected the astronaut in ${seconds.toFixed(1)} s (3 steps, 3 surrogates)`);
+    console.log(`# CPU fallback: protected the astronaut in ${seconds.toFixed(1)} s (3 steps, 4 surrogates)`);
 
     // The similarity bars show a drop for every recognizer (wearable makeup moves them by a few
     // hundredths in three steps at low: faceres 1 → 0.95 here).
     const measured = await scores(page);
-    assert.deepEqual(measured.map((s) => s.name), ['faceres', 'faceres-deep', 'mobileface']);
+    assert.deepEqual(measured.map((s) => s.name), ['faceres', 'faceres-deep', 'mobileface', 'mobilefacenet']);
     for (const s of measured) assert.ok(s.after < s.before - 0.01, `${s.name}: ${s.before} → ${s.after}`);
     // The card says what makeup was applied and how natural it measured.
     assert.match(await page.locator('.look summary').first().textContent(), /left\/right [\d.]+ ΔE \(≤ 2\), bare-skin hue [\d.]+ \(≤ 1\)/);

@@ -39,7 +39,7 @@ pub struct Args {
     /// photo; `--only none` times only that.
     #[arg(long)]
     photo: Option<PathBuf>,
-    /// Also time protecting this photo end to end (medium strength, all three surrogates,
+    /// Also time protecting this photo end to end (medium strength, the default surrogates,
     /// `--protect-steps` steps per face), with the time per search step.
     #[arg(long)]
     protect: Option<PathBuf>,

@@ -137,7 +137,12 @@ fn name(node: &Value) -> String {
 }
 
 fn fused_ops(node: &Value) -> Vec<&str> {
-    node.pointer("/attr/fused_ops/list/s").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect()
+    node.pointer("/attr/fused_ops/list/s")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect()
 }
 
 /// One written-out PReLU: `add = r + mul`, `mul = sub · c`, `sub = x − abs`, `abs = |x|`, with
@@ -157,7 +162,8 @@ fn find(nodes: &[Value], index: &Index, abs: usize) -> Result<Written, String> {
     let here = name(&nodes[abs]);
     let [x] = &inputs(&nodes[abs])[..] else { return Err(format!("{here:?} does not read one tensor")) };
     let conv = *index.by_name.get(x).ok_or_else(|| format!("{here:?} reads {x:?}, which is missing"))?;
-    let sub = index.sole_reader(&here).filter(|&s| op(&nodes[s]) == "Sub" && inputs(&nodes[s]) == [x.clone(), here.clone()]);
+    let sub =
+        index.sole_reader(&here).filter(|&s| op(&nodes[s]) == "Sub" && inputs(&nodes[s]) == [x.clone(), here.clone()]);
     let sub = sub.ok_or_else(|| format!("{here:?} is not read by one Sub({x:?}, {here:?})"))?;
     let mul = index.sole_reader(&name(&nodes[sub])).filter(|&m| op(&nodes[m]) == "Mul");
     let mul = mul.ok_or_else(|| format!("{:?} is not read by one Mul", name(&nodes[sub])))?;

@@ -105,7 +105,8 @@ impl Engine {
     /// Loads one TFJS graph model (its `model.json` and weight shards in manifest order):
     /// `blazeface` or `blazeface-front` (detector), `facemesh` (landmarks) and `iris` (refined
     /// eyes, in either order with facemesh) run on the CPU;
-    /// the recognizers (`faceres`, `faceres-deep`, `mobileface`) on this engine's backend,
+    /// the recognizers (`faceres`, `faceres-deep`, `mobileface`, `mobilefacenet` — repaired at
+    /// load, see `facecloak_tfjs::load_named`) on this engine's backend,
     /// with gradients. Malformed files are rejected with the loader's typed error.
     #[wasm_bindgen(js_name = loadModel)]
     pub fn load_model(&self, name: &str, json: &[u8], shards: Array) -> Result<(), JsError> {
