@@ -47,7 +47,16 @@ fn eval_scores_unprotected_and_faceless_photos_as_it_should() {
     let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
     let rows = std::fs::read_to_string(out.join("results.csv")).unwrap();
     let psr = summary["psr"].as_array().unwrap();
-    assert_eq!(psr.len(), 12, "4 recognizers × 3 conditions");
+    // As written, JPEG q75, JPEG q50, resized 0.5×.
+    let conditions = 4;
+    assert_eq!(psr.len(), facecloak_protect::RECOGNIZERS.len() * conditions, "every recognizer × every condition");
+    // The headline is the lowest PSR as written at FAR 1 %.
+    let lowest = psr
+        .iter()
+        .filter(|e| e["condition"] == "as written")
+        .filter_map(|e| e["psr_far_1"].as_f64())
+        .fold(f64::INFINITY, f64::min);
+    assert_eq!(summary["hardest"]["psr_far_1"].as_f64(), Some(lowest), "{}", summary["hardest"]);
     for entry in psr {
         // Obama's copy matches his other photos as before (0 broken); Biden's face is gone
         // (every counted pair broken). So PSR = Biden's counted pairs ÷ all counted pairs.
