@@ -8,8 +8,8 @@
 //! `facecloak_protect::thresholds`, calibrated on the same gallery's different-person pairs).
 //! Impersonation rows (with a target identity) count pairs with the target's photos instead,
 //! success meaning a match. Robustness rows repeat the scoring after a JPEG round trip at
-//! quality 75 and at quality 50 and after a 0.5× resize. SSIM and PSNR compare each protected photo with its
-//! original.
+//! quality 75 and at quality 50 and after a 0.5× resize. SSIM and PSNR compare each protected
+//! photo with its original.
 //!
 //! `--leave-one-out` makes the protected photos itself: for each model *family* of the default
 //! surrogates (faceres and faceres-deep share one graph and are one family; every other

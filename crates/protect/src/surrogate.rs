@@ -68,7 +68,7 @@ pub const DEFAULT_SURROGATES: [&str; 4] = ["faceres", "faceres-deep", "mobilefac
 #[derive(Debug, thiserror::Error)]
 pub enum SurrogateError {
     /// Not one of [`RECOGNIZERS`]: its crop and threshold are unknown.
-    #[error("unknown recognizer {0:?} (known: faceres, faceres-deep, mobileface, mobilefacenet, face-recognition-net)")]
+    #[error("unknown recognizer {0:?} (known: {known})", known = RECOGNIZERS.map(|(name, _)| name).join(", "))]
     Unknown(String),
     /// The model does not run.
     #[error(transparent)]
