@@ -114,7 +114,7 @@ impl Detector {
                 model: "blazeface",
                 problem: format!("no output of shape [1, {anchors}, {width}]"),
             })?;
-            Ok(out.tensor.clone().into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default())
+            crate::read_output("blazeface", &out.tensor)
         };
         let scores = [take(512, 1)?, take(384, 1)?].concat();
         let boxes = [take(512, 16)?, take(384, 16)?].concat();

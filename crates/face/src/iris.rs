@@ -152,13 +152,7 @@ impl IrisModel {
         let out = outputs.iter().find(|o| o.shape.iter().product::<usize>() == 2 * per_eye).ok_or_else(|| {
             ModelError::Outputs { model: "iris", problem: format!("no output of {per_eye} values per eye") }
         })?;
-        let values = out
-            .tensor
-            .clone()
-            .into_data()
-            .convert::<f32>()
-            .try_to_vec::<f32>()
-            .map_err(|e| ModelError::Outputs { model: "iris", problem: format!("{e:?}") })?;
+        let values = crate::read_output("iris", &out.tensor)?;
         let mut eyes = [Vec::new(), Vec::new()];
         for (eye, chunk) in values.chunks_exact(per_eye).enumerate() {
             let back = frames[eye].inverse();

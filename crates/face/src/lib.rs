@@ -54,6 +54,30 @@ impl Faces {
     pub fn no_face(&self) -> bool {
         self.faces.is_empty() && self.too_small.is_empty()
     }
+
+    /// The face with the largest box (see [`largest`]).
+    pub fn largest(&self) -> Option<&(Face, Mesh)> {
+        largest(&self.faces)
+    }
+
+    /// [`Faces::largest`], taken out.
+    pub fn into_largest(self) -> Option<(Face, Mesh)> {
+        let index = largest_index(&self.faces)?;
+        self.faces.into_iter().nth(index)
+    }
+}
+
+/// The face with the largest detection box: the subject of a portrait, and the one face that
+/// eval, calibration, a reference look and an impersonation target are taken from.
+pub fn largest(faces: &[(Face, Mesh)]) -> Option<&(Face, Mesh)> {
+    faces.get(largest_index(faces)?)
+}
+
+fn largest_index(faces: &[(Face, Mesh)]) -> Option<usize> {
+    (0..faces.len()).max_by(|&a, &b| {
+        let area = |k: usize| faces[k].0.width * faces[k].0.height;
+        area(a).total_cmp(&area(b))
+    })
 }
 
 /// Every face in `image` with its landmarks.
@@ -121,6 +145,17 @@ fn landmark_iou(a: &[Point], b: &[Point]) -> f32 {
     let area = |r: (f32, f32, f32, f32)| (r.2 - r.0).max(0.0) * (r.3 - r.1).max(0.0);
     let union = area(a) + area(b) - inter;
     if union > 0.0 { inter / union } else { 0.0 }
+}
+
+/// A model's output read back to the host as f32s; a failed read is the model's error, never
+/// an empty list that a caller would then index.
+pub(crate) fn read_output(model: &'static str, tensor: &burn::tensor::Tensor<4>) -> Result<Vec<f32>, ModelError> {
+    tensor
+        .clone()
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .map_err(|e| ModelError::Outputs { model, problem: format!("its output could not be read: {e:?}") })
 }
 
 /// A model failed to load or run.

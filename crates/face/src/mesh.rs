@@ -121,17 +121,30 @@ impl Landmarker {
             model: "facemesh",
             problem: format!("no output of shape [1, {}]", LANDMARKS * 3),
         })?;
-        let values = mesh.tensor.clone().into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default();
+        let values = crate::read_output("facemesh", &mesh.tensor)?;
         let presence = match outputs.iter().find(|o| o.shape == [1, 1]) {
-            Some(flag) => flag.tensor.clone().into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default(),
+            Some(flag) => crate::read_output("facemesh", &flag.tensor)?,
             None => Vec::new(),
         };
-        let back = to_crop.inverse();
-        // facemesh's coordinates have pixel edges at integers; ours have centres there.
-        let points = values.chunks_exact(3).map(|p| back.apply(Point::new(p[0] - 0.5, p[1] - 0.5))).collect();
-        let depths = values.chunks_exact(3).map(|p| p[2]).collect();
+        let (points, depths) = landmarks_from(&values, &to_crop.inverse())?;
         Ok((points, depths, presence.first().copied().unwrap_or(0.0)))
     }
+}
+
+/// facemesh's (x, y, z) values in crop pixels → the points in image coordinates (through
+/// `back`) and their depths. Anything but all [`LANDMARKS`] is an error: the next pass and
+/// every caller index the mesh by landmark number.
+fn landmarks_from(values: &[f32], back: &Similarity) -> Result<(Vec<Point>, Vec<f32>), ModelError> {
+    if values.len() != LANDMARKS * 3 {
+        return Err(ModelError::Outputs {
+            model: "facemesh",
+            problem: format!("{} values where {LANDMARKS} landmarks need {}", values.len(), LANDMARKS * 3),
+        });
+    }
+    // facemesh's coordinates have pixel edges at integers; ours have centres there.
+    let points = values.chunks_exact(3).map(|p| back.apply(Point::new(p[0] - 0.5, p[1] - 0.5))).collect();
+    let depths = values.chunks_exact(3).map(|p| p[2]).collect();
+    Ok((points, depths))
 }
 
 /// The region of the next pass: centre, side and rotation from the previous landmarks.
@@ -162,4 +175,25 @@ fn bounds(points: &[Point]) -> (Point, Point) {
 pub fn five_points(mesh: &[Point]) -> [Point; 5] {
     let eye = |k: usize| Point::mean(&EYES[k].map(|i| mesh[i]));
     [eye(0), eye(1), mesh[NOSE_TIP], mesh[MOUTH_CORNERS[0]], mesh[MOUTH_CORNERS[1]]]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A short or failed read is a typed error: before, it became an empty mesh, and the next
+    /// pass's `mesh[33]` panicked (in wasm: a dead worker).
+    #[test]
+    fn a_short_read_is_an_error_not_an_empty_mesh() {
+        let identity = Similarity { a: 1.0, b: 0.0, tx: 0.0, ty: 0.0 };
+        for len in [0, 3, LANDMARKS * 3 - 1, LANDMARKS * 3 + 3] {
+            let err = landmarks_from(&vec![0.0; len], &identity).unwrap_err();
+            assert!(err.to_string().contains("facemesh"), "{err}");
+        }
+        let values: Vec<f32> = (0..LANDMARKS * 3).map(|i| i as f32).collect();
+        let (points, depths) = landmarks_from(&values, &identity).unwrap();
+        assert_eq!((points.len(), depths.len()), (LANDMARKS, LANDMARKS));
+        // Pixel edges → centres, and the third value of each triple is the depth.
+        assert_eq!((points[1].x, points[1].y, depths[1]), (2.5, 3.5, 5.0));
+    }
 }
