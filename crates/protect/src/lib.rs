@@ -22,5 +22,5 @@ pub mod thresholds;
 pub use protect::protect;
 pub use protect::{FaceResult, ProtectError, Protected, protect_async};
 pub use rng::Rng;
-pub use search::{Mode, Settings, Step, Strength};
+pub use search::{Mode, Settings, Step, Strength, UnknownStrength};
 pub use surrogate::{Crop, DEFAULT_SURROGATES, RECOGNIZERS, Surrogate, SurrogateError, cosine};

@@ -18,6 +18,9 @@ pub enum ProtectError {
     /// A recognizer failed.
     #[error(transparent)]
     Surrogate(#[from] SurrogateError),
+    /// The generator's change does not fit the face's paste-back mask.
+    #[error(transparent)]
+    Paste(#[from] paste::MismatchedChange),
     /// Impersonation needs one target embedding per surrogate.
     #[error("impersonation needs a target embedding for each of the {0} surrogates")]
     Targets(usize),
@@ -142,8 +145,7 @@ pub async fn protect_async(
         let change = cosmetics.render(&outcome.latent);
         let size = cosmetics.size();
         let change = Image { width: size, height: size, data: read(change).await? };
-        // Same Framed, same size: paste cannot mismatch.
-        let _ = paste::paste(&mut image, &framed.to_generator, &change, framed.regions.face());
+        paste::paste(&mut image, &framed.to_generator, &change, framed.regions.face())?;
         let mut codes = Vec::with_capacity(outcome.latent.codes.len());
         for code in &outcome.latent.codes {
             codes.push(read(code.clone()).await?);

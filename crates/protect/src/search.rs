@@ -83,7 +83,33 @@ pub struct Settings {
     pub bounds: Bounds,
 }
 
+/// A strength's name that is none of [`Strength::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown strength {0:?} (low, medium or high)")]
+pub struct UnknownStrength(pub String);
+
+impl std::str::FromStr for Strength {
+    type Err = UnknownStrength;
+
+    /// The one reading of a strength's name, for the command line and the browser alike.
+    fn from_str(name: &str) -> Result<Strength, UnknownStrength> {
+        Strength::ALL.into_iter().find(|s| s.name() == name).ok_or_else(|| UnknownStrength(name.to_owned()))
+    }
+}
+
 impl Strength {
+    /// Every strength, lightest first.
+    pub const ALL: [Strength; 3] = [Strength::Low, Strength::Medium, Strength::High];
+
+    /// Its name in requests, on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Strength::Low => "low",
+            Strength::Medium => "medium",
+            Strength::High => "high",
+        }
+    }
+
     /// The settings this strength stands for.
     pub fn settings(self) -> Settings {
         let (steps, margin, naturalness, bounds) = match self {
@@ -221,7 +247,9 @@ pub async fn search_async(
             let fill: Vec<f32> =
                 fill.data.iter().enumerate().map(|(i, v)| v * (1.0 - warp.coverage()[i / 3])).collect();
             let fill = Tensor::<4>::from_data(TensorData::new(fill, [1, side, side, 3]), &device);
-            let Ok(crop) = warp.apply(made_up.clone()) else { continue };
+            // A face that does not fit the warp is the generator's fault, and an error: a
+            // surrogate skipped here could no longer keep the search from "converging".
+            let crop = warp.apply(made_up.clone())?;
             crops.push((k, pixel_eot[k].apply(crop + fill, &settings.eot, &mut rng)));
         }
         // The recognizers run in graphs of their own, one per core: each gives its loss term
@@ -422,5 +450,19 @@ impl Adam {
             })
             .collect();
         Latent { codes }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strengths_read_back_from_their_names_and_nothing_else() {
+        for strength in Strength::ALL {
+            assert_eq!(strength.name().parse::<Strength>(), Ok(strength));
+        }
+        let err = "Medium".parse::<Strength>().unwrap_err();
+        assert_eq!(err.to_string(), "unknown strength \"Medium\" (low, medium or high)");
     }
 }

@@ -86,6 +86,9 @@ pub enum SurrogateError {
     /// The model has no image input.
     #[error("{0}: the model has no image input")]
     NoInput(String),
+    /// The generator's face is not the size it says (so it fits no surrogate's crop).
+    #[error("the generator's face does not fit the surrogates' crops: {0}")]
+    GeneratorSize(#[from] facecloak_face::warp::WrongSize),
     /// A result could not be read back from the device (e.g. the GPU was lost).
     #[error("could not read a result back from the device: {0}")]
     Readback(String),

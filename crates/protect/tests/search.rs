@@ -9,7 +9,8 @@ use burn::tensor::{Device, Tensor, TensorData};
 use facecloak_device::{Backend, CpuBackend};
 use facecloak_face::{Detector, Face, Framed, Image, Landmarker, Mesh, Region, find_faces, paste};
 use facecloak_makeup::{Bounds, Cosmetics, Generator, Latent, prompt};
-use facecloak_protect::{Mode, Strength, Surrogate, protect};
+use facecloak_protect::search::{FaceView, search};
+use facecloak_protect::{Mode, Strength, Surrogate, SurrogateError, protect};
 use facecloak_testdata::{human_models, load_model, repo_root};
 
 fn device() -> Device {
@@ -307,4 +308,58 @@ fn protected_faces_look_like_makeup_at_medium() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The real makeup model, claiming a generator space larger than the face it renders.
+struct WrongSize<'a>(&'a Cosmetics);
+
+impl Generator for WrongSize<'_> {
+    fn size(&self) -> usize {
+        self.0.size() + 16
+    }
+    fn face(&self) -> Tensor<4> {
+        self.0.face()
+    }
+    fn neutral(&self) -> Latent {
+        self.0.neutral()
+    }
+    fn initial(&self) -> Latent {
+        self.0.initial()
+    }
+    fn render(&self, latent: &Latent) -> Tensor<4> {
+        self.0.render(latent)
+    }
+    fn unnaturalness(&self, latent: &Latent) -> Tensor<1> {
+        self.0.unnaturalness(latent)
+    }
+}
+
+/// A face that fits no surrogate's crop is an error. Before, the search skipped every such
+/// surrogate, so with none left to object it "converged" after `patience` steps, having
+/// attacked nothing.
+#[test]
+fn a_generator_that_fits_no_crop_is_an_error_not_a_success() {
+    let Some(models) = human_models() else { return };
+    let photo = astronaut();
+    let (face, mesh) = the_face(&models, &photo);
+    let (framed, synth) = synthesiser(&models, &photo, "berry lipstick");
+    let device = device();
+    let mobileface = Surrogate::new("mobileface", load_model(&models, "mobileface"), &device).unwrap();
+    let to_crop = mobileface.crop().from_photo(&face, &mesh).unwrap();
+    let own = mobileface.embed_face(&photo, &face, &mesh).unwrap();
+    let view = FaceView {
+        photo: &photo,
+        to_generator: framed.to_generator,
+        crops: vec![framed.to_generator.inverse().then(&to_crop)],
+        own: vec![own],
+    };
+    let mut settings = Strength::Low.settings();
+    settings.steps = 10;
+    let outcome =
+        search(&WrongSize(&synth), &view, &[&mobileface], &Mode::Dodge, &settings, &mut |_| ControlFlow::Continue(()));
+    match outcome {
+        Err(SurrogateError::GeneratorSize(_)) => {}
+        Err(other) => panic!("another error: {other}"),
+        Ok(outcome) => panic!("searched without a crop: {} steps, converged {}", outcome.steps, outcome.converged),
+    }
 }
