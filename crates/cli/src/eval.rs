@@ -15,7 +15,10 @@
 //! surrogates (faceres and faceres-deep share one graph and are one family; every other
 //! recognizer is one alone; recognizers that are not attacked score every fold), every colour photo
 //! of the gallery is protected with the surrogates of the *other* families and scored by the
-//! held-out family's recognizers, so no held-out model is attacked through its twin.
+//! held-out family's recognizers, so no held-out model is attacked through its twin. With
+//! `--mode impersonate` each person (with two or more photos) aims at the next such person by
+//! name: the target's first photo gives the attack its embeddings and is never scored, the
+//! target's other photos score it.
 //!
 //! Every protected photo is also measured for naturalness (`facecloak_makeup::naturalness`,
 //! on the original's landmarks): symmetry, bare-skin hue shift, spill, fine-scale colour; the
@@ -38,6 +41,7 @@ use facecloak_protect::{DEFAULT_SURROGATES, Mode, RECOGNIZERS, Strength, Surroga
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
+use crate::psr::{self, Goal, Pair};
 use crate::{load_model, manifest, models_dir};
 
 #[derive(clap::Args)]
@@ -63,11 +67,16 @@ pub struct Args {
     #[arg(long, default_value = "berry lipstick, mauve eyeshadow, rose blush")]
     makeup: String,
     /// With --leave-one-out: strength.
-    #[arg(long, value_enum, default_value_t = StrengthChoice::Medium)]
-    strength: StrengthChoice,
+    #[arg(long, default_value = "medium", value_parser = crate::strength_parser())]
+    strength: Strength,
     /// With --leave-one-out: most steps per face (default: the strength's).
     #[arg(long)]
     steps: Option<usize>,
+    /// With --leave-one-out: dodge, or impersonate — each person's photos then aim at the next
+    /// person of the gallery (by name, among people with at least two photos), whose first
+    /// photo gives the target and whose other photos score it.
+    #[arg(long, value_enum, default_value_t = crate::ModeChoice::Dodge)]
+    mode: crate::ModeChoice,
     /// With --leave-one-out: the surrogates the protections attack (each fold leaves out the
     /// held-out family); recognizers not among them score every fold.
     #[arg(long, value_delimiter = ',', default_values_t = DEFAULT_SURROGATES.map(str::to_string), help_heading = "Expert")]
@@ -78,19 +87,14 @@ pub struct Args {
     models: Option<PathBuf>,
 }
 
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum StrengthChoice {
-    Low,
-    Medium,
-    High,
-}
-
 /// One photo to score.
 struct Case {
     original: PathBuf,
     protected: PathBuf,
     identity: String,
     target: Option<String>,
+    /// A gallery photo never to score against: the one the attack aimed at.
+    aimed_at: Option<PathBuf>,
     /// Which recognizers score it (all, or the held-out one).
     scorers: Vec<String>,
 }
@@ -110,8 +114,7 @@ struct Models {
 
 impl Models {
     fn largest(&self, image: &Image) -> anyhow::Result<Option<(Face, Mesh)>> {
-        let found = find_faces(&self.detector, &self.landmarker, image)?;
-        Ok(found.faces.into_iter().max_by(|a, b| (a.0.width * a.0.height).total_cmp(&(b.0.width * b.0.height))))
+        Ok(find_faces(&self.detector, &self.landmarker, image)?.into_largest())
     }
 
     /// Each recognizer's embedding of the largest face (None: no face found).
@@ -180,7 +183,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 } else {
                     format!("; {}, never attacked, score every protected photo", never.join(", "))
                 }
-            )
+            ) + match args.mode {
+                crate::ModeChoice::Dodge => "",
+                crate::ModeChoice::Impersonate => {
+                    "; impersonation: each person with two or more photos aims at the next such person by name, \
+                     the target's first photo giving the attack's embedding and never scored"
+                }
+            }
         } else {
             "all recognizers score every photo".to_owned()
         },
@@ -226,6 +235,7 @@ fn read_pairs(path: &Path) -> anyhow::Result<Vec<Case>> {
             protected: dir.join(fields[1]),
             identity: fields[2].to_owned(),
             target: fields.get(3).filter(|t| !t.is_empty()).map(|t| t.to_string()),
+            aimed_at: None,
             scorers: RECOGNIZERS.iter().map(|(n, _)| n.to_string()).collect(),
         });
     }
@@ -258,19 +268,15 @@ fn protect_leave_one_out(
     } else {
         parsed.targets
     };
-    let mut settings = match args.strength {
-        StrengthChoice::Low => Strength::Low,
-        StrengthChoice::Medium => Strength::Medium,
-        StrengthChoice::High => Strength::High,
-    }
-    .settings();
+    let mut settings = args.strength.settings();
     if let Some(steps) = args.steps {
         settings.steps = steps;
     }
     let photos: Vec<usize> = colour.iter().copied().take(args.limit.unwrap_or(usize::MAX)).collect();
+    let aims = aims(gallery);
     let bar = bar(photos.len() * attackers.len(), "protecting (leave-one-out)");
     let mut cases = Vec::new();
-    let mut csv = String::from("original,protected,identity,held_out\n");
+    let mut csv = String::from("original,protected,identity,target,held_out\n");
     let mut families: Vec<&str> = attackers.iter().map(|s| family(s.name())).collect();
     families.dedup();
     for held_out in families {
@@ -288,18 +294,46 @@ fn protect_leave_one_out(
             let photo = &gallery[index];
             let image = read(&photo.path)?;
             let Some(face) = models.largest(&image)? else { continue };
-            let done = protect(&image, &[face], &surrogates, &targets, &Mode::Dodge, &settings, &mut |_, _| {
+            let aim = match args.mode {
+                crate::ModeChoice::Dodge => None,
+                crate::ModeChoice::Impersonate => match aims.iter().find(|(who, _)| *who == photo.identity) {
+                    Some((_, target)) => Some(*target),
+                    None => continue, // a person with one photo has no one to aim at here
+                },
+            };
+            let mode = match aim {
+                None => Mode::Dodge,
+                Some(target) => {
+                    let image = read(&target.path)?;
+                    let (face, mesh) =
+                        models.largest(&image)?.with_context(|| format!("{}: no face found", target.path.display()))?;
+                    let targets =
+                        surrogates.iter().map(|s| s.embed_face(&image, &face, &mesh)).collect::<Result<Vec<_>, _>>()?;
+                    Mode::Impersonate { targets }
+                }
+            };
+            let done = protect(&image, &[face], &surrogates, &targets, &mode, &settings, &mut |_, _| {
                 ControlFlow::Continue(())
             })?;
             let name = format!("{}.png", photo.path.file_stem().unwrap_or_default().to_string_lossy());
             let protected = folder.join(&name);
             std::fs::write(&protected, done.image.encode_png()?)?;
-            let _ = writeln!(csv, "{},{},{},{}", photo.path.display(), protected.display(), photo.identity, held_out);
+            let target = aim.map(|t| t.identity.clone());
+            let _ = writeln!(
+                csv,
+                "{},{},{},{},{}",
+                photo.path.display(),
+                protected.display(),
+                photo.identity,
+                target.as_deref().unwrap_or(""),
+                held_out
+            );
             cases.push(Case {
                 original: photo.path.clone(),
                 protected,
                 identity: photo.identity.clone(),
-                target: None,
+                target,
+                aimed_at: aim.map(|t| t.path.clone()),
                 scorers: scorers.clone(),
             });
         }
@@ -307,6 +341,20 @@ fn protect_leave_one_out(
     bar.finish_and_clear();
     std::fs::write(args.out.join("protected.csv"), csv)?;
     Ok(cases)
+}
+
+/// Impersonation's targets: each person (with at least two gallery photos) aims at the next
+/// such person by name, at that person's first photo; their other photos score it.
+fn aims(gallery: &[GalleryPhoto]) -> Vec<(String, &GalleryPhoto)> {
+    let mut people: Vec<&str> = gallery.iter().map(|g| g.identity.as_str()).collect();
+    people.sort_unstable();
+    people.dedup();
+    people.retain(|p| gallery.iter().filter(|g| g.identity == *p).count() >= 2);
+    let first = |who: &str| gallery.iter().filter(|g| g.identity == who).min_by(|a, b| a.path.cmp(&b.path));
+    (0..people.len())
+        .filter_map(|k| Some((people[k].to_owned(), first(people[(k + 1) % people.len()])?)))
+        .filter(|_| people.len() >= 2)
+        .collect()
 }
 
 /// The recognizers that none of the protections attacks: they judge every fold.
@@ -321,16 +369,6 @@ fn family(recognizer: &str) -> &str {
         "faceres-deep" => "faceres",
         other => other,
     }
-}
-
-/// One scored pair outcome, for the CSV.
-struct Row {
-    protected: String,
-    recognizer: String,
-    condition: &'static str,
-    gallery: String,
-    before: f32,
-    after: Option<f32>,
 }
 
 fn score(out: &Path, models: &Models, gallery: &[GalleryPhoto], cases: &[Case], protocol: &str) -> anyhow::Result<()> {
@@ -365,20 +403,24 @@ fn score(out: &Path, models: &Models, gallery: &[GalleryPhoto], cases: &[Case], 
         for (condition, image) in conditions.iter().zip([&protected, &jpeg, &jpeg_50, &half]) {
             let after = models.embed(image)?;
             let compare_with = case.target.as_deref().unwrap_or(&case.identity);
-            for (k, (name, _)) in RECOGNIZERS.iter().enumerate() {
+            for (k, &(name, _)) in RECOGNIZERS.iter().enumerate() {
                 if !case.scorers.iter().any(|s| s == name) {
                     continue;
                 }
-                for g in gallery.iter().filter(|g| g.identity == compare_with && g.path != case.original) {
+                let scored = |g: &&GalleryPhoto| {
+                    g.identity == compare_with && g.path != case.original && Some(&g.path) != case.aimed_at.as_ref()
+                };
+                for g in gallery.iter().filter(scored) {
                     let before = match own {
                         Some(o) => facecloak_protect::cosine(&o.embeddings[k], &g.embeddings[k]),
                         None => f32::NAN,
                     };
-                    rows.push(Row {
+                    rows.push(Pair {
                         protected: case.protected.display().to_string(),
-                        recognizer: name.to_string(),
+                        recognizer: name,
                         condition,
                         gallery: g.path.display().to_string(),
+                        goal: if case.target.is_some() { Goal::Impersonation } else { Goal::Dodging },
                         before,
                         after: after.as_ref().map(|e| facecloak_protect::cosine(&e[k], &g.embeddings[k])),
                     });
@@ -387,88 +429,61 @@ fn score(out: &Path, models: &Models, gallery: &[GalleryPhoto], cases: &[Case], 
         }
     }
     bar.finish_and_clear();
-    let impersonation = cases.iter().any(|c| c.target.is_some());
-
-    // PSR per recognizer and condition, at both FARs.
-    let mut table = Vec::new();
-    for (name, _) in RECOGNIZERS {
-        for condition in conditions {
-            let selected: Vec<&Row> =
-                rows.iter().filter(|r| r.recognizer == name && r.condition == condition).collect();
-            if selected.is_empty() {
-                continue;
-            }
-            let psr = |tau: f32| {
-                let counted: Vec<&&Row> = selected
-                    .iter()
-                    .filter(|r| if impersonation { true } else { r.before.is_nan() || r.before > tau })
-                    .collect();
-                let success = counted
-                    .iter()
-                    .filter(|r| match r.after {
-                        None => !impersonation,
-                        Some(a) => {
-                            if impersonation {
-                                a > tau
-                            } else {
-                                a <= tau
-                            }
-                        }
-                    })
-                    .count();
-                (success, counted.len())
-            };
-            let (s1, n1) = psr(thresholds::far_1(name).unwrap_or(1.0));
-            let (s01, n01) = psr(thresholds::far_01(name).unwrap_or(1.0));
-            table.push(json!({
-                "recognizer": name, "condition": condition,
-                "psr_far_1": if n1 > 0 { json!(s1 as f64 / n1 as f64) } else { json!(null) }, "pairs_far_1": n1,
-                "psr_far_01": if n01 > 0 { json!(s01 as f64 / n01 as f64) } else { json!(null) }, "pairs_far_01": n01,
-            }));
-        }
-    }
-    // The headline: the recognizer the protection transferred to worst (as written, FAR 1 %).
-    // Under leave-one-out every scorer is held out, so this is the hardest held-out model.
-    let hardest = table
-        .iter()
-        .filter(|t| t["condition"] == "as written" && t["psr_far_1"].is_number())
-        .min_by(|a, b| a["psr_far_1"].as_f64().unwrap_or(0.0).total_cmp(&b["psr_far_1"].as_f64().unwrap_or(0.0)))
-        .cloned();
+    let recognizers: Vec<&'static str> = RECOGNIZERS.iter().map(|(name, _)| *name).collect();
+    let table = psr::table(&rows, &recognizers, &conditions, |name| {
+        (thresholds::far_1(name).unwrap_or(1.0), thresholds::far_01(name).unwrap_or(1.0))
+    });
+    let hardest = psr::headlines(&table, "as written");
+    let goals: Vec<&str> =
+        Goal::ALL.into_iter().filter(|g| rows.iter().any(|r| r.goal == *g)).map(Goal::name).collect();
     let ssim_mean = quality.iter().map(|q| q.0).sum::<f64>() / quality.len().max(1) as f64;
     let psnr_mean = quality.iter().map(|q| q.1).filter(|p| p.is_finite()).sum::<f64>() / quality.len().max(1) as f64;
 
-    let mut csv = String::from("protected,recognizer,condition,gallery_photo,similarity_before,similarity_after\n");
+    let mut csv =
+        String::from("protected,recognizer,condition,gallery_photo,similarity_before,similarity_after,goal\n");
     for r in &rows {
         let after = r.after.map_or("no face found".to_string(), |a| format!("{a:.5}"));
-        let _ = writeln!(csv, "{},{},{},{},{:.5},{after}", r.protected, r.recognizer, r.condition, r.gallery, r.before);
+        let _ = writeln!(
+            csv,
+            "{},{},{},{},{:.5},{after},{}",
+            r.protected,
+            r.recognizer,
+            r.condition,
+            r.gallery,
+            r.before,
+            r.goal.name()
+        );
     }
     std::fs::write(out.join("results.csv"), csv)?;
     let naturalness = naturalness_summary(&natural);
-    let summary = json!({"protocol": protocol, "mode": if impersonation { "impersonation" } else { "dodging" }, "photos": cases.len(), "psr": table, "hardest": hardest, "ssim_mean": ssim_mean, "psnr_mean_db": psnr_mean, "naturalness": naturalness});
+    let summary = json!({"protocol": protocol, "mode": goals.join(" and "), "photos": cases.len(), "psr": table, "hardest": hardest, "ssim_mean": ssim_mean, "psnr_mean_db": psnr_mean, "naturalness": naturalness});
     std::fs::write(out.join("results.json"), serde_json::to_string_pretty(&summary)?)?;
     std::fs::write(out.join("report.html"), html(&summary, &rows, &thumbnails))?;
 
     println!("{protocol}");
-    println!("| recognizer | condition | PSR @ FAR 1 % (pairs) | PSR @ FAR 0.1 % (pairs) |");
-    println!("|---|---|---|---|");
+    println!("| goal | recognizer | condition | PSR @ FAR 1 % (pairs) | PSR @ FAR 0.1 % (pairs) |");
+    println!("|---|---|---|---|---|");
+    let pct = |v: Option<f64>| v.map_or("–".to_string(), |p| format!("{:.1} %", p * 100.0));
     for t in &table {
-        let pct = |v: &serde_json::Value| v.as_f64().map_or("–".to_string(), |p| format!("{:.1} %", p * 100.0));
         println!(
-            "| {} | {} | {} ({}) | {} ({}) |",
-            t["recognizer"].as_str().unwrap_or(""),
-            t["condition"].as_str().unwrap_or(""),
-            pct(&t["psr_far_1"]),
-            t["pairs_far_1"],
-            pct(&t["psr_far_01"]),
-            t["pairs_far_01"]
+            "| {} | {} | {} | {} ({}) | {} ({}) |",
+            t.goal.name(),
+            t.recognizer,
+            t.condition,
+            pct(t.psr_far_1),
+            t.pairs_far_1,
+            pct(t.psr_far_01),
+            t.pairs_far_01
         );
     }
-    if let Some(h) = &hardest {
+    for h in &hardest {
         println!(
-            "hardest recognizer: {} at {:.1} % ({} pairs, as written, FAR 1 %)",
-            h["recognizer"].as_str().unwrap_or(""),
-            h["psr_far_1"].as_f64().unwrap_or(0.0) * 100.0,
-            h["pairs_far_1"]
+            "hardest recognizer, {} at FAR {}: {} at {:.1} % ({} pairs, as written)",
+            h.goal.name(),
+            h.far,
+            h.recognizer,
+            h.psr * 100.0,
+            h.pairs
         );
     }
     println!("SSIM (whole photo) mean {ssim_mean:.4}, PSNR mean {psnr_mean:.1} dB over {} photos", quality.len());
@@ -541,7 +556,7 @@ fn escape(s: &str) -> String {
 }
 
 /// The self-contained HTML report: inline SVG plots, thumbnails as data URLs.
-fn html(summary: &serde_json::Value, rows: &[Row], thumbnails: &[(String, String, String)]) -> String {
+fn html(summary: &serde_json::Value, rows: &[Pair], thumbnails: &[(String, String, String)]) -> String {
     let mut page = String::from(
         "<!doctype html><meta charset=utf-8><title>facecloak evaluation</title><style>body{font:14px system-ui;margin:2em;max-width:1100px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px}figure{display:inline-block;margin:6px}img{display:block}</style>",
     );
@@ -584,13 +599,14 @@ fn html(summary: &serde_json::Value, rows: &[Row], thumbnails: &[(String, String
         }
         let _ = write!(
             page,
-            "<text x='{}' y='{}' font-size='10' transform='rotate(40 {} {})'>{} · {}</text>",
+            "<text x='{}' y='{}' font-size='10' transform='rotate(40 {} {})'>{} · {}{}</text>",
             x,
             height + 24.0,
             x,
             height + 24.0,
             t["recognizer"].as_str().unwrap_or(""),
-            t["condition"].as_str().unwrap_or("")
+            t["condition"].as_str().unwrap_or(""),
+            if t["goal"] == "impersonation" { " · impersonation" } else { "" }
         );
     }
     let _ = write!(
@@ -603,7 +619,8 @@ fn html(summary: &serde_json::Value, rows: &[Row], thumbnails: &[(String, String
     // Histograms of similarity before/after, per recognizer, as written.
     page.push_str("<h2>Similarity to the person's other photos, before and after</h2>");
     for (name, _) in RECOGNIZERS {
-        let selected: Vec<&Row> = rows.iter().filter(|r| r.recognizer == name && r.condition == "as written").collect();
+        let selected: Vec<&Pair> =
+            rows.iter().filter(|r| r.recognizer == name && r.condition == "as written").collect();
         if selected.is_empty() {
             continue;
         }
@@ -671,4 +688,30 @@ fn html(summary: &serde_json::Value, rows: &[Row], thumbnails: &[(String, String
         );
     }
     page
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_person_aims_at_the_next_person_with_two_photos_at_their_first_photo() {
+        let photo = |path: &str, identity: &str| GalleryPhoto {
+            path: PathBuf::from(path),
+            identity: identity.to_owned(),
+            embeddings: Vec::new(),
+        };
+        let gallery = [
+            photo("c2.jpg", "c"),
+            photo("a1.jpg", "a"),
+            photo("b1.jpg", "b"),
+            photo("c1.jpg", "c"),
+            photo("a2.jpg", "a"),
+        ];
+        let got: Vec<(String, PathBuf)> = aims(&gallery).into_iter().map(|(who, t)| (who, t.path.clone())).collect();
+        // b has one photo: it neither aims nor is aimed at.
+        assert_eq!(got, [("a".to_owned(), PathBuf::from("c1.jpg")), ("c".to_owned(), PathBuf::from("a1.jpg"))]);
+        // One person alone has no one else to aim at.
+        assert!(aims(&[photo("a1.jpg", "a"), photo("a2.jpg", "a")]).is_empty());
+    }
 }

@@ -11,6 +11,7 @@ mod eval;
 mod faces;
 mod manifest;
 mod protect;
+mod psr;
 
 /// burn allocates a fresh buffer for nearly every op; glibc's malloc hands big ones back to the
 /// kernel and takes them again, so a tenth of a forward+backward went to zeroing new pages.
@@ -102,6 +103,20 @@ pub fn load_landmarker(
 }
 
 /// How a face too small to protect is reported.
+/// `--mode`: away from the person, or towards a target.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModeChoice {
+    Dodge,
+    Impersonate,
+}
+
+/// `--strength`: the names [`facecloak_protect::Strength`] reads, listed in `--help`.
+pub fn strength_parser() -> impl clap::builder::TypedValueParser<Value = facecloak_protect::Strength> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(facecloak_protect::Strength::ALL.map(|s| s.name()))
+        .try_map(|name| name.parse::<facecloak_protect::Strength>())
+}
+
 pub fn too_small(face: &facecloak_face::Face) -> String {
     format!(
         "too small to protect: {:.0} px face at ({:.0}, {:.0}) (minimum {} px)",

@@ -38,14 +38,14 @@ pub struct Args {
     #[arg(long)]
     reference: Option<PathBuf>,
     /// Dodge (not recognised as yourself) or impersonate (recognised as --target).
-    #[arg(long, value_enum, default_value_t = ModeChoice::Dodge)]
-    mode: ModeChoice,
+    #[arg(long, value_enum, default_value_t = crate::ModeChoice::Dodge)]
+    mode: crate::ModeChoice,
     /// The face to impersonate (with --mode impersonate).
     #[arg(long, required_if_eq("mode", "impersonate"))]
     target: Option<PathBuf>,
     /// How hard to try: more steps and a larger margin past each recognizer's threshold.
-    #[arg(long, value_enum, default_value_t = StrengthChoice::Medium)]
-    strength: StrengthChoice,
+    #[arg(long, default_value = "medium", value_parser = crate::strength_parser())]
+    strength: Strength,
     /// Most search steps per face (default: the strength's).
     #[arg(long)]
     steps: Option<usize>,
@@ -90,19 +90,6 @@ pub struct Args {
     max_pixels: u64,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum ModeChoice {
-    Dodge,
-    Impersonate,
-}
-
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum StrengthChoice {
-    Low,
-    Medium,
-    High,
-}
-
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum BackendChoice {
     Cpu,
@@ -119,11 +106,7 @@ impl Finder {
     fn largest(&self, path: &Path, max_pixels: u64) -> anyhow::Result<(Image, Face, Mesh)> {
         let image = read(path, max_pixels)?;
         let found = find_faces(&self.detector, &self.landmarker, &image)?;
-        let (face, mesh) = found
-            .faces
-            .into_iter()
-            .max_by(|a, b| (a.0.width * a.0.height).total_cmp(&(b.0.width * b.0.height)))
-            .with_context(|| format!("{}: no face found", path.display()))?;
+        let (face, mesh) = found.into_largest().with_context(|| format!("{}: no face found", path.display()))?;
         Ok((image, face, mesh))
     }
 }
@@ -183,8 +166,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
 
     let mode = match args.mode {
-        ModeChoice::Dodge => Mode::Dodge,
-        ModeChoice::Impersonate => {
+        crate::ModeChoice::Dodge => Mode::Dodge,
+        crate::ModeChoice::Impersonate => {
             let path = args.target.as_ref().context("--mode impersonate needs --target IMG")?;
             let (image, face, mesh) = finder.largest(path, args.max_pixels)?;
             let targets =
@@ -192,11 +175,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Mode::Impersonate { targets }
         }
     };
-    let strength = match args.strength {
-        StrengthChoice::Low => Strength::Low,
-        StrengthChoice::Medium => Strength::Medium,
-        StrengthChoice::High => Strength::High,
-    };
+    let strength = args.strength;
     let mut settings = strength.settings();
     settings.seed = args.seed;
     if let Some(steps) = args.steps {
@@ -217,7 +196,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let label = format!("[{}/{}] {}", i + 1, args.inputs.len(), input.display());
         match protect_one(&args, input, &finder, &surrogate_refs, &targets, &mode, &settings, &label) {
             Ok(report) => {
-                let report = json!({"input": input.display().to_string(), "makeup": makeup_note, "strength": format!("{:?}", strength).to_lowercase(), "backend": search_backend.info().name, "report": report});
+                let report = json!({"input": input.display().to_string(), "makeup": makeup_note, "strength": strength.name(), "backend": search_backend.info().name, "report": report});
                 if args.json {
                     println!("{report}");
                 }

@@ -56,7 +56,16 @@ fn eval_scores_unprotected_and_faceless_photos_as_it_should() {
         .filter(|e| e["condition"] == "as written")
         .filter_map(|e| e["psr_far_1"].as_f64())
         .fold(f64::INFINITY, f64::min);
-    assert_eq!(summary["hardest"]["psr_far_1"].as_f64(), Some(lowest), "{}", summary["hardest"]);
+    let headline = |far: &str| {
+        summary["hardest"].as_array().unwrap().iter().find(|h| h["goal"] == "dodging" && h["far"] == far).cloned()
+    };
+    assert_eq!(headline("1 %").unwrap()["psr"].as_f64(), Some(lowest), "{}", summary["hardest"]);
+    let lowest_01 = psr
+        .iter()
+        .filter(|e| e["condition"] == "as written")
+        .filter_map(|e| e["psr_far_01"].as_f64())
+        .fold(f64::INFINITY, f64::min);
+    assert_eq!(headline("0.1 %").unwrap()["psr"].as_f64(), Some(lowest_01), "{}", summary["hardest"]);
     for entry in psr {
         // Obama's copy matches his other photos as before (0 broken); Biden's face is gone
         // (every counted pair broken). So PSR = Biden's counted pairs ÷ all counted pairs.
@@ -85,9 +94,12 @@ fn eval_scores_unprotected_and_faceless_photos_as_it_should() {
 
 /// Impersonation rows (with a target) are scored against the target's photos, success meaning
 /// a match: an unprotected Biden "impersonating" Obama succeeds on no pair the recognizers
-/// get right, and the PSR is the share of pairs that match.
+/// get right, and the PSR is the share of pairs that match. In the same file, a dodging row
+/// (an unprotected copy of Obama) is scored as dodging: it still matches his other photos, so
+/// its PSR is 0 — before, one target in the file made every row count as impersonation and
+/// this row scored a near-perfect "success".
 #[test]
-fn eval_scores_impersonation_against_the_target() {
+fn eval_scores_impersonation_against_the_target_and_dodging_rows_as_dodging() {
     let Some(models) = human_models() else { return };
     let Some(shared) = shared() else { return };
     let faces = shared.join("faces/face_recognition");
@@ -95,18 +107,39 @@ fn eval_scores_impersonation_against_the_target() {
     std::fs::create_dir_all(&scratch).unwrap();
     std::fs::copy(faces.join("biden.jpg"), scratch.join("biden-copy.jpg")).unwrap();
     let csv = format!(
-        "original,protected,identity,target\n{},biden-copy.jpg,joe_biden,barack_obama\n",
-        faces.join("biden.jpg").display()
+        "original,protected,identity,target\n{},biden-copy.jpg,joe_biden,barack_obama\n{},obama-copy.jpg,barack_obama,\n",
+        faces.join("biden.jpg").display(),
+        faces.join("obama.jpg").display()
     );
+    std::fs::copy(faces.join("obama.jpg"), scratch.join("obama-copy.jpg")).unwrap();
     std::fs::write(scratch.join("pairs.csv"), csv).unwrap();
     let out = scratch.join("report");
     let run = eval(&models, &shared, &scratch.join("pairs.csv"), &out);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
-    assert_eq!(summary["mode"], "impersonation");
-    let rows = std::fs::read_to_string(out.join("results.csv")).unwrap();
-    assert!(rows.lines().skip(1).all(|l| l.contains("obama")), "compared with the target's photos only");
-    for entry in summary["psr"].as_array().unwrap().iter().filter(|e| e["condition"] == "as written") {
+    assert_eq!(summary["mode"], "dodging and impersonation");
+    let all_rows = std::fs::read_to_string(out.join("results.csv")).unwrap();
+    let rows: String = all_rows
+        .lines()
+        .filter(|l| l.starts_with(&*scratch.join("biden-copy.jpg").to_string_lossy()))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(
+        !rows.is_empty() && rows.lines().all(|l| l.contains("obama") && l.ends_with(",impersonation")),
+        "compared with the target's photos only"
+    );
+    let psr = summary["psr"].as_array().unwrap();
+    // Rows whose original matched none of Obama's other photos count no pair (mobileface's
+    // do not); every row that counts some must show the copy as not dodged.
+    let dodging: Vec<&serde_json::Value> = psr
+        .iter()
+        .filter(|e| e["condition"] == "as written" && e["goal"] == "dodging" && e["pairs_far_1"].as_u64() > Some(0))
+        .collect();
+    assert!(!dodging.is_empty(), "no dodging row counted a pair: {psr:?}");
+    for entry in dodging {
+        assert_eq!(entry["psr_far_1"].as_f64(), Some(0.0), "an unprotected copy dodged: {entry}");
+    }
+    for entry in psr.iter().filter(|e| e["condition"] == "as written" && e["goal"] == "impersonation") {
         let name = entry["recognizer"].as_str().unwrap();
         let tau = facecloak_protect::thresholds::far_1(name).unwrap();
         let afters: Vec<f32> = rows

@@ -167,11 +167,7 @@ fn recognizers_separate_people_on_the_shared_faces() {
         let bytes = std::fs::read(&face.path).unwrap();
         let image = Image::decode(&bytes, Image::DEFAULT_MAX_PIXELS).unwrap();
         let found = find_faces(&detector, &landmarker, &image).unwrap();
-        let (biggest, mesh) = found
-            .faces
-            .iter()
-            .max_by(|a, b| (a.0.width * a.0.height).total_cmp(&(b.0.width * b.0.height)))
-            .unwrap_or_else(|| panic!("no face found in {}", face.path.display()));
+        let (biggest, mesh) = found.largest().unwrap_or_else(|| panic!("no face found in {}", face.path.display()));
         let loose = loose_crop(&image, biggest.center, biggest.width, biggest.height);
         let aligned = arcface_crop(&image, &five_points(&mesh.points)).unwrap();
         by_faceres.push((face.identity.clone(), embed(&faceres, &loose, 1.0)));

@@ -55,11 +55,7 @@ fn main() {
     for path in photos {
         let photo = Image::decode(&std::fs::read(path).unwrap(), Image::DEFAULT_MAX_PIXELS).unwrap();
         let found = find_faces(&detector, &landmarker, &photo).unwrap();
-        let (face, mesh) = found
-            .faces
-            .into_iter()
-            .max_by(|a, b| (a.0.width * a.0.height).total_cmp(&(b.0.width * b.0.height)))
-            .expect("a face");
+        let (face, mesh) = found.into_largest().expect("a face");
         let framed = Framed::new(&mesh).unwrap();
         let crop = framed.crop(&photo);
         let own: Vec<Vec<f32>> = refs.iter().map(|s| s.embed_face(&photo, &face, &mesh).unwrap()).collect();

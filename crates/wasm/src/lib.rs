@@ -23,7 +23,7 @@ use std::rc::Rc;
 use facecloak_device::{Backend, selfcheck};
 use facecloak_face::{Face, Mesh, Region};
 use facecloak_makeup::{presets, prompt};
-use facecloak_protect::{Mode, RECOGNIZERS, Strength, Surrogate, cosine, metrics};
+use facecloak_protect::{Mode, RECOGNIZERS, Strength, Surrogate, UnknownStrength, cosine, metrics};
 use js_sys::{Array, Function, Promise, Reflect, Uint8Array};
 use serde::{Deserialize, Serialize};
 use session::{Analysis, FaceBox, Session, SessionError};
@@ -407,13 +407,9 @@ async fn run_protect(
             options.prompt
         )));
     }
-    let strength_name = options.strength.as_deref().unwrap_or("medium");
-    let strength = match strength_name {
-        "low" => Strength::Low,
-        "medium" => Strength::Medium,
-        "high" => Strength::High,
-        other => return Err(SessionError::Invalid(format!("unknown strength {other:?} (low, medium or high)"))),
-    };
+    let strength_name = options.strength.as_deref().unwrap_or(Strength::Medium.name());
+    let strength: Strength =
+        strength_name.parse().map_err(|e: UnknownStrength| SessionError::Invalid(e.to_string()))?;
     let mode_name = options.mode.as_deref().unwrap_or("dodge");
     let mode = match mode_name {
         "dodge" => Mode::Dodge,

@@ -116,7 +116,7 @@ pub fn analyse(session: &RefCell<Session>, bytes: &[u8], max_pixels: u64) -> Res
 
 /// The largest face of a photo.
 pub fn largest(photo: &Photo) -> Option<&(Face, Mesh)> {
-    photo.faces.iter().max_by(|a, b| (a.0.width * a.0.height).total_cmp(&(b.0.width * b.0.height)))
+    facecloak_face::largest(&photo.faces)
 }
 
 /// The CPU device of face finding.
