@@ -351,7 +351,7 @@ describe('with the team photos (CPU fallback)', { skip: skipFaces }, () => {
     await context.close();
   });
 
-  test('impersonation: the astronaut moves towards Obama', async () => {
+  test('impersonation: the astronaut moves towards Obama, also after a cancel', async () => {
     const { page, context, errors } = await openApp(browser, app.origin, '/?backend=cpu');
     await modelsReady(page);
     await choosePhoto(page);
@@ -369,6 +369,19 @@ describe('with the team photos (CPU fallback)', { skip: skipFaces }, () => {
     // low are few: the search must move them that way on average.
     const moved = measured.reduce((sum, s) => sum + (s.after - s.before), 0) / measured.length;
     assert.ok(moved > 0, `similarity to Obama moved by ${moved} on average: ${JSON.stringify(measured)}`);
+    assert.match(await page.locator('#protocol').textContent(), /target/);
+    // Cancel restarts the engine's worker, which loses the target; the page still says it is
+    // set, so the next Protect must impersonate (before: "needs a target photo").
+    await setSteps(page, 200, 'high');
+    await page.locator('#protect').click();
+    await until(page, () => /step [2-9]/.test(document.querySelector('#protect-status').textContent));
+    await page.locator('#cancel').click();
+    await until(page, () => document.documentElement.dataset.state === 'cancelled');
+    await modelsReady(page);
+    assert.match(await page.locator('#target-status').textContent(), /Target set from obama\.jpg/);
+    await setSteps(page, 2);
+    await protect(page);
+    assert.deepEqual((await scores(page)).map((s) => s.name), SURROGATES);
     assert.match(await page.locator('#protocol').textContent(), /target/);
     assert.deepEqual(errors, []);
     await context.close();

@@ -6,6 +6,9 @@
 // - Progress comes back through a callback.
 // - A worker that dies (a wasm trap, out of memory) rejects its pending calls with an
 //   `EngineCrashedError` and is replaced on the next call, so the page stays usable.
+// - What a fresh worker lacks is given back to it: the photo travels with every protect, and
+//   the impersonation target set last is set again before the next impersonation (a cancel or
+//   a lost GPU restarts the worker, which loses it).
 
 import type {
   BackendInfo,
@@ -47,6 +50,9 @@ export class EngineClient {
   #started: Promise<BackendInfo> | null = null;
   #nextId = 1;
   #pending = new Map<number, Pending>();
+  /** The target photo set last, and the worker that holds it (null: none does any more). */
+  #target: { bytes: Uint8Array; maxPixels: number } | null = null;
+  #targetHeldBy: Worker | null = null;
 
   /** `modelsBase`: the URL of the folder holding the models and their manifest.json. */
   constructor(preference: BackendPreference, modelsBase: string, createWorker?: () => Worker) {
@@ -93,7 +99,10 @@ export class EngineClient {
   /** Sets the person to impersonate from a photo of them. */
   async setTarget(bytes: Uint8Array, maxPixels: number, options: CallOptions = {}): Promise<EngineApi['setTarget']['result']> {
     await this.start(options);
-    return this.#call('setTarget', { bytes, maxPixels }, options);
+    const result = await this.#call('setTarget', { bytes, maxPixels }, options);
+    this.#target = { bytes, maxPixels };
+    this.#targetHeldBy = this.#worker;
+    return result;
   }
 
   /**
@@ -107,6 +116,9 @@ export class EngineClient {
     options: CallOptions<StepProgress> = {},
   ): Promise<EngineApi['protect']['result']> {
     await this.start(options);
+    if (protectOptions.mode === 'impersonate' && this.#target && this.#targetHeldBy !== this.#worker) {
+      await this.setTarget(this.#target.bytes, this.#target.maxPixels, { signal: options.signal });
+    }
     return this.#call('protect', { options: protectOptions, photo, maxPixels }, options as unknown as CallOptions);
   }
 
