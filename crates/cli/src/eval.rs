@@ -287,6 +287,8 @@ fn protect_leave_one_out(
             .map(|s| s.name().to_owned())
             .chain(never_attacked.iter().map(|n| n.to_string()))
             .collect();
+        // Each target's embeddings by this fold's surrogates, made once per target.
+        let mut aimed: std::collections::HashMap<PathBuf, Mode> = std::collections::HashMap::new();
         let folder = args.out.join(format!("without-{held_out}"));
         std::fs::create_dir_all(&folder)?;
         for &index in &photos {
@@ -303,14 +305,22 @@ fn protect_leave_one_out(
             };
             let mode = match aim {
                 None => Mode::Dodge,
-                Some(target) => {
-                    let image = read(&target.path)?;
-                    let (face, mesh) =
-                        models.largest(&image)?.with_context(|| format!("{}: no face found", target.path.display()))?;
-                    let targets =
-                        surrogates.iter().map(|s| s.embed_face(&image, &face, &mesh)).collect::<Result<Vec<_>, _>>()?;
-                    Mode::Impersonate { targets }
-                }
+                Some(target) => match aimed.get(&target.path) {
+                    Some(mode) => mode.clone(),
+                    None => {
+                        let image = read(&target.path)?;
+                        let (face, mesh) = models
+                            .largest(&image)?
+                            .with_context(|| format!("{}: no face found", target.path.display()))?;
+                        let targets = surrogates
+                            .iter()
+                            .map(|s| s.embed_face(&image, &face, &mesh))
+                            .collect::<Result<Vec<_>, _>>()?;
+                        let mode = Mode::Impersonate { targets };
+                        aimed.insert(target.path.clone(), mode.clone());
+                        mode
+                    }
+                },
             };
             let done = protect(&image, &[face], &surrogates, &targets, &mode, &settings, &mut |_, _| {
                 ControlFlow::Continue(())
@@ -350,11 +360,11 @@ fn aims(gallery: &[GalleryPhoto]) -> Vec<(String, &GalleryPhoto)> {
     people.sort_unstable();
     people.dedup();
     people.retain(|p| gallery.iter().filter(|g| g.identity == *p).count() >= 2);
+    if people.len() < 2 {
+        return Vec::new();
+    }
     let first = |who: &str| gallery.iter().filter(|g| g.identity == who).min_by(|a, b| a.path.cmp(&b.path));
-    (0..people.len())
-        .filter_map(|k| Some((people[k].to_owned(), first(people[(k + 1) % people.len()])?)))
-        .filter(|_| people.len() >= 2)
-        .collect()
+    (0..people.len()).filter_map(|k| Some((people[k].to_owned(), first(people[(k + 1) % people.len()])?))).collect()
 }
 
 /// The recognizers that none of the protections attacks: they judge every fold.

@@ -102,7 +102,6 @@ pub fn load_landmarker(
         .with_iris(load_model(dir, "iris")?, device)?)
 }
 
-/// How a face too small to protect is reported.
 /// `--mode`: away from the person, or towards a target.
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ModeChoice {
@@ -117,6 +116,7 @@ pub fn strength_parser() -> impl clap::builder::TypedValueParser<Value = faceclo
         .try_map(|name| name.parse::<facecloak_protect::Strength>())
 }
 
+/// How a face too small to protect is reported.
 pub fn too_small(face: &facecloak_face::Face) -> String {
     format!(
         "too small to protect: {:.0} px face at ({:.0}, {:.0}) (minimum {} px)",
