@@ -270,7 +270,7 @@ fn time_protect(dir: &Path, device: &Device, photo: &Path, steps: usize) -> anyh
         .map(|name| Ok(Surrogate::new(name, crate::load_model(dir, name)?, &autodiff)?))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let refs: Vec<&Surrogate> = surrogates.iter().collect();
-    let targets = facecloak_makeup::presets::preset("berry").map(|p| p.targets).unwrap_or_default();
+    let targets = facecloak_protect::Makeup::default().resolve()?.targets;
     let mut settings = Strength::Medium.settings();
     settings.steps = steps;
     // Early stopping would make the time depend on how easy the face is: time every step.

@@ -30,7 +30,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let landmarker = Landmarker::new(load_model(&dir, "facemesh")?, &device)?;
     let recognizers = RECOGNIZERS
         .iter()
-        .map(|(name, _)| Ok(Surrogate::uncalibrated(name, load_model(&dir, name)?, &device)?))
+        .map(|r| Ok(Surrogate::uncalibrated(r.name, load_model(&dir, r.name)?, &device)?))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let mut embeddings: Vec<Vec<(String, Vec<f32>)>> = vec![Vec::new(); recognizers.len()];
     for (i, photo) in photos.iter().enumerate() {

@@ -102,11 +102,11 @@ pub fn load_landmarker(
         .with_iris(load_model(dir, "iris")?, device)?)
 }
 
-/// `--mode`: away from the person, or towards a target.
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ModeChoice {
-    Dodge,
-    Impersonate,
+/// `--mode`: the names [`facecloak_protect::Goal`] reads (dodge, impersonate), listed in `--help`.
+pub fn goal_parser() -> impl clap::builder::TypedValueParser<Value = facecloak_protect::Goal> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(facecloak_protect::Goal::ALL.map(|g| g.name()))
+        .try_map(|name| name.parse::<facecloak_protect::Goal>())
 }
 
 /// `--strength`: the names [`facecloak_protect::Strength`] reads, listed in `--help`.

@@ -7,14 +7,15 @@
 use std::io::IsTerminal;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use anyhow::{Context, bail};
 use burn::tensor::Device;
-use facecloak_device::{Backend, CpuBackend};
+use facecloak_device::{Backend, BackendInfo, CpuBackend};
 use facecloak_face::{Detector, Face, Framed, Image, Landmarker, Mesh, find_faces};
-use facecloak_makeup::{Targets, presets, prompt, reference};
-use facecloak_protect::{DEFAULT_SURROGATES, Mode, Strength, Surrogate, metrics, protect};
+use facecloak_makeup::{presets, reference};
+use facecloak_protect::{
+    DEFAULT_SURROGATES, Expert, Goal, Job, Makeup, ProtectReport, ProtectRequest, ResolvedMakeup, Strength, Surrogate,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
@@ -31,15 +32,15 @@ pub struct Args {
     /// The makeup, in words: "berry lipstick, smoky eyeshadow", "pink eyeshadows with red lipstick".
     #[arg(long, conflicts_with_all = ["preset", "reference"])]
     makeup: Option<String>,
-    /// A named look: natural, berry, smoky, coral, glam, plum.
+    /// A named look: natural, berry (the default), smoky, coral, glam, plum.
     #[arg(long, conflicts_with = "reference")]
     preset: Option<String>,
     /// Take the makeup colours from the face in this photo.
     #[arg(long)]
     reference: Option<PathBuf>,
     /// Dodge (not recognised as yourself) or impersonate (recognised as --target).
-    #[arg(long, value_enum, default_value_t = crate::ModeChoice::Dodge)]
-    mode: crate::ModeChoice,
+    #[arg(long, default_value = "dodge", value_parser = crate::goal_parser())]
+    mode: Goal,
     /// The face to impersonate (with --mode impersonate).
     #[arg(long, required_if_eq("mode", "impersonate"))]
     target: Option<PathBuf>,
@@ -51,7 +52,7 @@ pub struct Args {
     steps: Option<usize>,
     /// Seed of the search's random draws: the same seed gives the same photo.
     #[arg(long, default_value_t = 0)]
-    seed: u64,
+    seed: u32,
     /// how far past each recognizer's threshold to push, as a share of 1 − its threshold (default: the strength's).
     #[arg(long, help_heading = "Expert")]
     margin: Option<f32>,
@@ -135,72 +136,51 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .collect::<anyhow::Result<Vec<_>>>()?;
     let surrogate_refs: Vec<&Surrogate> = surrogates.iter().collect();
 
-    // What the makeup should look like; every word not understood is said, not dropped.
-    let (targets, makeup_note): (Targets, serde_json::Value) = if let Some(text) = &args.makeup {
-        let parsed = prompt::parse(text);
-        if !parsed.unknown.is_empty() {
-            eprintln!("makeup: not understood: {}", parsed.unknown.join(", "));
+    let request = request(&args);
+    request.settings()?;
+    let makeup = match &request.makeup {
+        Makeup::Reference(_) => {
+            let path = args.reference.as_ref().context("a reference look needs --reference IMG")?;
+            let (image, _, mesh) = finder.largest(path, args.max_pixels)?;
+            let framed = Framed::new(&mesh).context("the reference face's landmarks are degenerate")?;
+            let targets =
+                reference::from_reference(&framed.crop(&image), &framed.regions, facecloak_makeup::DEFAULT_INTENSITY);
+            ResolvedMakeup::from_reference(&path.display().to_string(), targets)
         }
-        if !parsed.unplaced.is_empty() {
-            eprintln!("makeup: no region named for: {}", parsed.unplaced.join("; "));
-        }
-        let note = json!({"prompt": text, "not_understood": parsed.unknown, "no_region": parsed.unplaced});
-        if parsed.targets.is_empty() {
-            bail!(
-                "the makeup prompt {text:?} names no region (lipstick, eyeshadow, eyeliner, blush, brows, foundation, contour, highlight)"
-            );
-        }
-        (parsed.targets, note)
-    } else if let Some(reference) = &args.reference {
-        let (image, _, mesh) = finder.largest(reference, args.max_pixels)?;
-        let framed = Framed::new(&mesh).context("the reference face's landmarks are degenerate")?;
-        let targets =
-            reference::from_reference(&framed.crop(&image), &framed.regions, facecloak_makeup::DEFAULT_INTENSITY);
-        (targets, json!({"reference": reference.display().to_string()}))
-    } else {
-        let name = args.preset.as_deref().unwrap_or("natural");
-        let Some(parsed) = presets::preset(name) else {
-            bail!("unknown preset {name:?}; presets: {}", presets::PRESETS.map(|(n, _)| n).join(", "));
-        };
-        (parsed.targets, json!({"preset": name}))
+        _ => request.makeup.resolve()?,
     };
-
-    let mode = match args.mode {
-        crate::ModeChoice::Dodge => Mode::Dodge,
-        crate::ModeChoice::Impersonate => {
+    // Every word not understood is said, not dropped (and is in each report).
+    if !makeup.report.not_understood.is_empty() {
+        eprintln!("makeup: not understood: {}", makeup.report.not_understood.join(", "));
+    }
+    if !makeup.report.no_region.is_empty() {
+        eprintln!("makeup: no region named for: {}", makeup.report.no_region.join("; "));
+    }
+    let target = match request.mode {
+        Goal::Dodge => None,
+        Goal::Impersonate => {
             let path = args.target.as_ref().context("--mode impersonate needs --target IMG")?;
             let (image, face, mesh) = finder.largest(path, args.max_pixels)?;
-            let targets =
-                surrogates.iter().map(|s| s.embed_face(&image, &face, &mesh)).collect::<Result<Vec<_>, _>>()?;
-            Mode::Impersonate { targets }
+            Some(surrogates.iter().map(|s| s.embed_face(&image, &face, &mesh)).collect::<Result<Vec<_>, _>>()?)
         }
     };
-    let strength = args.strength;
-    let mut settings = strength.settings();
-    settings.seed = args.seed;
-    if let Some(steps) = args.steps {
-        settings.steps = steps;
-    }
-    settings.margin = args.margin.unwrap_or(settings.margin);
-    settings.learning_rate = args.learning_rate.unwrap_or(settings.learning_rate);
-    settings.naturalness = args.naturalness.unwrap_or(settings.naturalness);
-    settings.structure = args.structure.unwrap_or(settings.structure);
-    settings.patience = args.patience.unwrap_or(settings.patience);
-    if args.no_eot {
-        settings.eot = facecloak_protect::eot::EotSettings::none();
-    }
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
 
+    let shared = Shared {
+        args: &args,
+        finder: &finder,
+        surrogates: &surrogate_refs,
+        target: target.as_deref(),
+        backend: search_backend.info(),
+        request: &request,
+        makeup: &makeup,
+    };
     let mut failures = 0;
     for (i, input) in args.inputs.iter().enumerate() {
         let label = format!("[{}/{}] {}", i + 1, args.inputs.len(), input.display());
-        match protect_one(&args, input, &finder, &surrogate_refs, &targets, &mode, &settings, &label) {
-            Ok(report) => {
-                let report = json!({"input": input.display().to_string(), "makeup": makeup_note, "strength": strength.name(), "backend": search_backend.info().name, "report": report});
-                if args.json {
-                    println!("{report}");
-                }
-            }
+        match protect_one(&shared, input, &label) {
+            Ok(report) if args.json => println!("{}", serde_json::to_string(&report)?),
+            Ok(report) => print_summary(&label, &report),
             Err(e) => {
                 failures += 1;
                 if args.json {
@@ -217,31 +197,58 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
-fn protect_one(
-    args: &Args,
-    input: &Path,
-    finder: &Finder,
-    surrogates: &[&Surrogate],
-    targets: &Targets,
-    mode: &Mode,
-    settings: &facecloak_protect::Settings,
-    label: &str,
-) -> anyhow::Result<serde_json::Value> {
-    let start = Instant::now();
+/// The request the arguments make: the same document the browser sends.
+fn request(args: &Args) -> ProtectRequest {
+    let makeup = if let Some(text) = &args.makeup {
+        Makeup::Prompt(text.clone())
+    } else if let Some(path) = &args.reference {
+        Makeup::Reference(path.display().to_string())
+    } else {
+        Makeup::Preset(args.preset.clone().unwrap_or_else(|| presets::DEFAULT.to_owned()))
+    };
+    ProtectRequest {
+        makeup,
+        strength: args.strength,
+        mode: args.mode,
+        faces: None,
+        seed: args.seed,
+        preview_every: 0,
+        expert: Expert {
+            steps: args.steps,
+            margin: args.margin,
+            learning_rate: args.learning_rate,
+            naturalness: args.naturalness,
+            structure: args.structure,
+            patience: args.patience,
+            no_eot: args.no_eot,
+        },
+    }
+}
+
+/// What every photo of the batch is protected with.
+struct Shared<'a> {
+    args: &'a Args,
+    finder: &'a Finder,
+    surrogates: &'a [&'a Surrogate],
+    target: Option<&'a [Vec<f32>]>,
+    backend: &'a BackendInfo,
+    request: &'a ProtectRequest,
+    makeup: &'a ResolvedMakeup,
+}
+
+fn protect_one(shared: &Shared, input: &Path, label: &str) -> anyhow::Result<ProtectReport> {
+    let args = shared.args;
     let photo = read(input, args.max_pixels)?;
-    let found = find_faces(&finder.detector, &finder.landmarker, &photo)?;
+    let found = find_faces(&shared.finder.detector, &shared.finder.landmarker, &photo)?;
     for small in &found.too_small {
         eprintln!("{label}: {}", crate::too_small(small));
     }
-    if found.faces.is_empty() {
-        bail!("no face found{}", if found.too_small.is_empty() { "" } else { " large enough to protect" });
-    }
+    let steps = shared.request.settings()?.steps;
     let faces = found.faces.len();
     let bar = if args.json || !std::io::stderr().is_terminal() {
         ProgressBar::hidden()
     } else {
-        ProgressBar::new((faces * settings.steps) as u64)
+        ProgressBar::new((faces * steps) as u64)
     };
     bar.set_style(
         ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} steps, ETA {eta} · {msg}")
@@ -249,10 +256,17 @@ fn protect_one(
             .progress_chars("=> "),
     );
     bar.set_prefix(label.to_owned());
-    let protected = protect(&photo, &found.faces, surrogates, targets, mode, settings, &mut |face, step| {
-        bar.set_position((face * settings.steps + step.step) as u64);
-        let sims: Vec<String> = step.similarities.iter().map(|(n, s)| format!("{n} {s:.2}")).collect();
-        bar.set_message(format!("face {}/{faces}: {}", face + 1, sims.join(", ")));
+    let job = Job {
+        photo: &photo,
+        found: &found,
+        surrogates: shared.surrogates,
+        target: shared.target,
+        backend: shared.backend,
+    };
+    let (protected, mut report) = facecloak_protect::run(shared.request, shared.makeup, &job, &mut |step, _| {
+        bar.set_position((step.face * steps + step.step) as u64);
+        let sims: Vec<String> = step.similarities.iter().map(|s| format!("{} {:.2}", s.name, s.similarity)).collect();
+        bar.set_message(format!("face {}/{faces}: {}", step.face + 1, sims.join(", ")));
         ControlFlow::Continue(())
     })?;
     bar.finish_and_clear();
@@ -261,77 +275,66 @@ fn protect_one(
     let output = args.out.join(name);
     let extension = input.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
     let bytes = match extension.as_str() {
-        "jpg" | "jpeg" => protected.image.encode_jpeg(args.quality)?,
-        "webp" => protected.image.encode_webp()?,
-        _ => protected.image.encode_png()?,
+        "jpg" | "jpeg" => protected.encode_jpeg(args.quality)?,
+        "webp" => protected.encode_webp()?,
+        _ => protected.encode_png()?,
     };
-    let ssim = metrics::ssim(&photo, &protected.image)?;
-    let psnr = metrics::psnr(&photo, &protected.image)?;
-    let report = json!({
-        "output": output.display().to_string(),
-        "width": photo.width,
-        "height": photo.height,
-        "ssim": ssim,
-        "psnr_db": if psnr.is_finite() { json!(psnr) } else { json!(null) },
-        "seconds": start.elapsed().as_secs_f64(),
-        "seed": settings.seed,
-        "settings": {
-            "max_steps": settings.steps, "margin": settings.margin, "learning_rate": settings.learning_rate,
-            "naturalness": settings.naturalness, "structure": settings.structure, "patience": settings.patience,
-            "eot": settings.eot != facecloak_protect::eot::EotSettings::none(),
-        },
-        "too_small": found.too_small.iter().map(|f| json!({"x": f.center.x, "y": f.center.y, "size": f.width.max(f.height)})).collect::<Vec<_>>(),
-        "faces": protected.faces.iter().map(|f| json!({
-            "box": {"x": f.face.center.x, "y": f.face.center.y, "width": f.face.width, "height": f.face.height},
-            "steps": f.steps,
-            "converged": f.converged,
-            "skipped": f.skipped,
-            "seconds": f.seconds,
-            "recognizers": f.similarities.iter().map(|(n, t, s)| json!({
-                "name": n, "threshold_far_1": t, "similarity_after": s, "still_matches": s > t,
-            })).collect::<Vec<_>>(),
-            "look": f.look,
-            "naturalness": f.naturalness,
-            "naturalness_limits": facecloak_makeup::naturalness::LIMITS,
-            "colour_budget_delta_e": settings.bounds.colour,
-        })).collect::<Vec<_>>(),
-    });
+    report.input = Some(input.display().to_string());
+    report.output = Some(output.display().to_string());
     write_atomically(&output, &bytes)?;
     let sidecar = output.with_extension(format!("{extension}.json"));
     write_atomically(&sidecar, serde_json::to_string_pretty(&report)?.as_bytes())?;
-    if !args.json {
+    Ok(report)
+}
+
+/// The report in words, for a person at a terminal.
+fn print_summary(label: &str, report: &ProtectReport) {
+    println!(
+        "{label}: {} face(s) protected in {:.1} s, SSIM {:.4}, PSNR {} → {}",
+        report.faces.len(),
+        report.seconds,
+        report.ssim,
+        report.psnr_db.map_or("∞".to_owned(), |p| format!("{p:.1} dB")),
+        report.output.as_deref().unwrap_or("")
+    );
+    let reference = match report.request.mode {
+        Goal::Dodge => "similarity to the original",
+        Goal::Impersonate => "similarity to the target",
+    };
+    for (k, face) in report.faces.iter().enumerate() {
+        let sims: Vec<String> = face
+            .recognizers
+            .iter()
+            .map(|r| {
+                let verdict = match r.verdict {
+                    facecloak_protect::report::Verdict::Protected => "",
+                    facecloak_protect::report::Verdict::Unprotected => " (not protected)",
+                };
+                format!("{} {:.3}{verdict}", r.name, r.after)
+            })
+            .collect();
         println!(
-            "{label}: {faces} face(s) protected in {:.1} s, SSIM {ssim:.4}, PSNR {psnr:.1} dB → {}",
-            start.elapsed().as_secs_f64(),
-            output.display()
+            "  face {}: {} steps{}: {reference} {}",
+            k + 1,
+            face.steps,
+            if face.converged { ", converged" } else { "" },
+            sims.join(", ")
         );
-        for (k, f) in protected.faces.iter().enumerate() {
-            let sims: Vec<String> = f
-                .similarities
-                .iter()
-                .map(|(n, t, s)| format!("{n} {s:.3}{}", if s > t { " (still matches)" } else { "" }))
-                .collect();
+        if let Some(n) = &face.naturalness {
             println!(
-                "  face {}: {} steps{}: similarity to the original {}",
-                k + 1,
-                f.steps,
-                if f.converged { ", converged" } else { "" },
-                sims.join(", ")
+                "    makeup: left/right {:.1} ΔE, bare-skin hue {:.2}, lip spill {:.0} %, mean change {:.1} ΔE{}",
+                n.symmetry,
+                n.bare_skin_hue,
+                n.lip_spill * 100.0,
+                n.mean_change,
+                if face.over_limits.is_empty() {
+                    String::new()
+                } else {
+                    format!(" — over a limit: {}", face.over_limits.join("; "))
+                }
             );
-            if let Some(n) = &f.naturalness {
-                let broken = n.breaks(&facecloak_makeup::naturalness::LIMITS);
-                println!(
-                    "    makeup: left/right {:.1} ΔE, bare-skin hue {:.2}, lip spill {:.0} %, mean change {:.1} ΔE{}",
-                    n.symmetry,
-                    n.bare_skin_hue,
-                    n.lip_spill * 100.0,
-                    n.mean_change,
-                    if broken.is_empty() { String::new() } else { format!(" — over a limit: {}", broken.join("; ")) }
-                );
-            }
         }
     }
-    Ok(report)
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so

@@ -10,29 +10,12 @@
 //! - impersonation: every pair with the target's photos counts, and succeeds when the
 //!   protected photo matches (no face found: a failure).
 
+use facecloak_protect::Goal;
 use serde::Serialize;
 
-/// What a protected photo is after.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Goal {
-    /// Not matched to the person's own other photos.
-    Dodging,
-    /// Matched to the target's photos.
-    Impersonation,
-}
-
-impl Goal {
-    /// Both, in the order tables list them.
-    pub const ALL: [Goal; 2] = [Goal::Dodging, Goal::Impersonation];
-
-    /// The goal's name in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Goal::Dodging => "dodging",
-            Goal::Impersonation => "impersonation",
-        }
-    }
+/// Eval's tables name goals by their nouns ("dodging", "impersonation").
+fn noun<S: serde::Serializer>(goal: &Goal, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(goal.noun())
 }
 
 /// One scored pair.
@@ -58,18 +41,18 @@ impl Pair {
     /// Whether the pair counts towards the PSR at threshold `tau`.
     fn counts(&self, tau: f32) -> bool {
         match self.goal {
-            Goal::Dodging => self.before.is_nan() || self.before > tau,
-            Goal::Impersonation => true,
+            Goal::Dodge => self.before.is_nan() || self.before > tau,
+            Goal::Impersonate => true,
         }
     }
 
     /// Whether the protection succeeded on the pair at threshold `tau`.
     fn succeeds(&self, tau: f32) -> bool {
         match (self.goal, self.after) {
-            (Goal::Dodging, None) => true,
-            (Goal::Dodging, Some(after)) => after <= tau,
-            (Goal::Impersonation, None) => false,
-            (Goal::Impersonation, Some(after)) => after > tau,
+            (Goal::Dodge, None) => true,
+            (Goal::Dodge, Some(after)) => after <= tau,
+            (Goal::Impersonate, None) => false,
+            (Goal::Impersonate, Some(after)) => after > tau,
         }
     }
 }
@@ -78,6 +61,7 @@ impl Pair {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Psr {
     /// Dodging or impersonation.
+    #[serde(serialize_with = "noun")]
     pub goal: Goal,
     /// The recognizer.
     pub recognizer: &'static str,
@@ -134,6 +118,7 @@ pub fn table(
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Headline {
     /// Dodging or impersonation.
+    #[serde(serialize_with = "noun")]
     pub goal: Goal,
     /// "1 %" or "0.1 %".
     pub far: &'static str,
@@ -188,11 +173,11 @@ mod tests {
     #[test]
     fn dodging_counts_only_pairs_that_matched_before() {
         let pairs = [
-            pair("a", Goal::Dodging, 0.7, Some(0.3)),  // counted at both; broken at both
-            pair("a", Goal::Dodging, 0.7, Some(0.5)),  // counted at both; broken at 0.1 % only
-            pair("a", Goal::Dodging, 0.5, Some(0.45)), // counted at 1 % only; not broken there
-            pair("a", Goal::Dodging, 0.2, Some(0.9)),  // never matched: never counted
-            pair("a", Goal::Dodging, 0.9, None),       // no face any more: broken
+            pair("a", Goal::Dodge, 0.7, Some(0.3)),  // counted at both; broken at both
+            pair("a", Goal::Dodge, 0.7, Some(0.5)),  // counted at both; broken at 0.1 % only
+            pair("a", Goal::Dodge, 0.5, Some(0.45)), // counted at 1 % only; not broken there
+            pair("a", Goal::Dodge, 0.2, Some(0.9)),  // never matched: never counted
+            pair("a", Goal::Dodge, 0.9, None),       // no face any more: broken
         ];
         let rows = table(&pairs, &["a"], &["as written"], thresholds);
         assert_eq!(rows.len(), 1);
@@ -205,26 +190,26 @@ mod tests {
     #[test]
     fn a_file_mixing_both_goals_is_scored_row_by_row() {
         let pairs = [
-            pair("a", Goal::Dodging, 0.8, Some(0.1)),       // dodged
-            pair("a", Goal::Dodging, 0.8, Some(0.7)),       // still matches
-            pair("a", Goal::Impersonation, 0.1, Some(0.5)), // matches the target
-            pair("a", Goal::Impersonation, 0.1, Some(0.2)), // does not
-            pair("a", Goal::Impersonation, f32::NAN, None), // no face: a failure
+            pair("a", Goal::Dodge, 0.8, Some(0.1)),       // dodged
+            pair("a", Goal::Dodge, 0.8, Some(0.7)),       // still matches
+            pair("a", Goal::Impersonate, 0.1, Some(0.5)), // matches the target
+            pair("a", Goal::Impersonate, 0.1, Some(0.2)), // does not
+            pair("a", Goal::Impersonate, f32::NAN, None), // no face: a failure
         ];
         let rows = table(&pairs, &["a"], &["as written"], thresholds);
         let of = |goal| rows.iter().find(|r| r.goal == goal).unwrap();
-        assert_eq!((of(Goal::Dodging).psr_far_1, of(Goal::Dodging).pairs_far_1), (Some(0.5), 2));
-        assert_eq!((of(Goal::Impersonation).psr_far_1, of(Goal::Impersonation).pairs_far_1), (Some(1.0 / 3.0), 3));
-        assert_eq!((of(Goal::Impersonation).psr_far_01, of(Goal::Impersonation).pairs_far_01), (Some(0.0), 3));
+        assert_eq!((of(Goal::Dodge).psr_far_1, of(Goal::Dodge).pairs_far_1), (Some(0.5), 2));
+        assert_eq!((of(Goal::Impersonate).psr_far_1, of(Goal::Impersonate).pairs_far_1), (Some(1.0 / 3.0), 3));
+        assert_eq!((of(Goal::Impersonate).psr_far_01, of(Goal::Impersonate).pairs_far_01), (Some(0.0), 3));
     }
 
     #[test]
     fn headlines_are_the_lowest_psr_per_goal_and_far() {
         let pairs = [
-            pair("easy", Goal::Dodging, 0.9, Some(0.1)),
-            pair("hard", Goal::Dodging, 0.9, Some(0.5)), // broken at FAR 0.1 % only
-            pair("hard", Goal::Dodging, 0.9, Some(0.1)),
-            pair("easy", Goal::Dodging, 0.9, Some(0.1)),
+            pair("easy", Goal::Dodge, 0.9, Some(0.1)),
+            pair("hard", Goal::Dodge, 0.9, Some(0.5)), // broken at FAR 0.1 % only
+            pair("hard", Goal::Dodge, 0.9, Some(0.1)),
+            pair("easy", Goal::Dodge, 0.9, Some(0.1)),
         ];
         let rows = table(&pairs, &["easy", "hard"], &["as written"], thresholds);
         let heads = headlines(&rows, "as written");

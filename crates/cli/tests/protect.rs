@@ -38,25 +38,38 @@ fn protect_writes_photo_and_report_and_reports_failures() {
     let protected = std::fs::read(out.join("astronaut.png")).unwrap();
     let image = facecloak_face::Image::decode(&protected, 1 << 24).unwrap();
     assert_eq!((image.width, image.height), (512, 512));
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("astronaut.png.json")).unwrap()).unwrap();
-    assert_eq!(report, lines[0]["report"]);
+    let sidecar = std::fs::read(out.join("astronaut.png.json")).unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&sidecar).unwrap();
+    // The sidecar, the --json line and the browser's report are one document, one type.
+    assert_eq!(report, lines[0]);
+    let typed: facecloak_protect::ProtectReport = serde_json::from_slice(&sidecar).unwrap();
+    // Text to type and back to text loses nothing (f32s print as their shortest exact form).
+    let again: serde_json::Value = serde_json::from_str(&serde_json::to_string(&typed).unwrap()).unwrap();
+    assert_eq!(again, report, "the report round-trips through its type");
+    assert_eq!(typed.request.seed, 3);
+    assert_eq!(typed.makeup.not_understood, ["sparkly"]);
+    assert_eq!(report["input"], astronaut.display().to_string());
     let face = &report["faces"][0];
     assert_eq!(face["steps"], 3);
     assert_eq!(report["settings"]["max_steps"], 3);
     assert_eq!(report["settings"]["eot"], true);
-    assert_eq!(face["recognizers"][0]["name"], "mobileface");
-    assert!(face["recognizers"][0]["similarity_after"].as_f64().unwrap() < 1.0);
+    let mobileface = &face["recognizers"][0];
+    assert_eq!(mobileface["name"], "mobileface");
+    assert_eq!(mobileface["before"], 1.0, "dodging compares with the face itself");
+    let after = mobileface["after"].as_f64().unwrap();
+    assert!(after < 1.0);
+    let protected = after <= mobileface["threshold"].as_f64().unwrap();
+    assert_eq!(mobileface["verdict"], if protected { "protected" } else { "unprotected" });
     assert!(report["ssim"].as_f64().unwrap() > 0.9, "{report}");
     // The makeup applied and how natural it measured are in the sidecar.
     let lipstick = &face["look"]["pigments"][0];
     assert_eq!((lipstick["name"].as_str(), lipstick["requested"].as_bool()), (Some("lipstick"), Some(true)));
-    assert!(lipstick["delta_e"].as_f64().unwrap() <= report["faces"][0]["colour_budget_delta_e"].as_f64().unwrap());
+    assert!(lipstick["delta_e"].as_f64().unwrap() <= report["settings"]["colour_budget_delta_e"].as_f64().unwrap());
     for measure in ["symmetry", "bare_skin_hue", "lip_spill", "eye_spill", "fine_energy", "mean_change"] {
         assert!(face["naturalness"][measure].as_f64().is_some(), "{measure} missing: {}", face["naturalness"]);
     }
     assert!(
-        face["naturalness"]["symmetry"].as_f64().unwrap() <= face["naturalness_limits"]["symmetry"].as_f64().unwrap()
+        face["naturalness"]["symmetry"].as_f64().unwrap() <= report["naturalness_limits"]["symmetry"].as_f64().unwrap()
     );
     let leftovers: Vec<_> = std::fs::read_dir(&out).unwrap().filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
     assert_eq!(leftovers.len(), 2, "only the photo and its report: {leftovers:?}");
@@ -90,9 +103,8 @@ fn protect_on_wgpu_matches_the_cpu() {
     };
     let (cpu, cpu_image) = run("cpu");
     let (gpu, gpu_image) = run("wgpu");
-    assert_eq!(gpu["backend"], "wgpu/vulkan");
-    let similarity =
-        |r: &serde_json::Value| r["report"]["faces"][0]["recognizers"][0]["similarity_after"].as_f64().unwrap();
+    assert_eq!(gpu["backend"]["name"], "wgpu/vulkan");
+    let similarity = |r: &serde_json::Value| r["faces"][0]["recognizers"][0]["after"].as_f64().unwrap();
     assert!(
         (similarity(&cpu) - similarity(&gpu)).abs() < 0.01,
         "cpu {} vs wgpu {}",
@@ -102,5 +114,37 @@ fn protect_on_wgpu_matches_the_cpu() {
     let mean_difference = cpu_image.data.iter().zip(&gpu_image.data).map(|(a, b)| (a - b).abs()).sum::<f32>()
         / cpu_image.data.len() as f32;
     assert!(mean_difference < 1.0, "the photos differ by {mean_difference} grey levels on average");
+    std::fs::remove_dir_all(&scratch).unwrap();
+}
+
+/// Impersonation reports what impersonation means: each recognizer's similarity to the
+/// *target* before and after (not to the original), and a verdict that is a match to the target.
+#[test]
+fn impersonation_reports_similarity_to_the_target() {
+    let Some(models) = human_models() else { return };
+    let Some(shared) = facecloak_testdata::shared() else { return };
+    let scratch = std::env::temp_dir().join(format!("facecloak-protect-impersonate-{}", std::process::id()));
+    let astronaut = repo_root().join("fixtures/astronaut.png");
+    let target = shared.join("faces/face_recognition/obama.jpg");
+    let run = Command::new(env!("CARGO_BIN_EXE_facecloak"))
+        .args(["protect", "--models"])
+        .arg(&models)
+        .arg("-o")
+        .arg(&scratch)
+        .args(["--mode", "impersonate", "--target"])
+        .arg(&target)
+        .args(["--steps", "2", "--surrogates", "mobileface", "--no-eot", "--json"])
+        .arg(&astronaut)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let report: facecloak_protect::ProtectReport = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(report.request.mode, facecloak_protect::Goal::Impersonate);
+    let score = &report.faces[0].recognizers[0];
+    // Eileen Collins and Barack Obama: far apart before, and two steps do not make them one.
+    assert!(score.before < score.threshold, "before {} ≥ threshold {}", score.before, score.threshold);
+    assert!(score.after < 0.9, "after {} is a similarity to the original, not to the target", score.after);
+    assert_eq!(score.verdict == facecloak_protect::report::Verdict::Protected, score.after > score.threshold);
+    assert!(report.protocol.contains("target"), "{}", report.protocol);
     std::fs::remove_dir_all(&scratch).unwrap();
 }

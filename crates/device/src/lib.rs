@@ -26,7 +26,7 @@ use burn::tensor::Device;
 use serde::Serialize;
 
 /// Which family of burn backend a [`Backend`] runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
 pub enum BackendKind {
     /// A GPU (or a software GPU such as SwiftShader or lavapipe) through wgpu.
@@ -51,7 +51,7 @@ pub enum CpuBackend {
 }
 
 /// What a [`Backend`] is, in words a person (and a test) can check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct BackendInfo {
     /// GPU or CPU.
     pub kind: BackendKind,

@@ -32,7 +32,7 @@ pub const DEFAULT_SIZE: usize = 64;
 pub const TOLERANCE: f64 = 1e-4;
 
 /// Steps of the self-check, reported as they start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
 pub enum Phase {
     /// Copying the input and weights to the device.
@@ -85,8 +85,27 @@ pub enum SelfCheckError {
     },
 }
 
+/// Progress of a self-check, as each phase starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
+pub struct CheckProgress {
+    /// The phase starting.
+    pub phase: Phase,
+    /// Its 1-based number.
+    pub step: usize,
+    /// How many phases there are.
+    pub total: usize,
+}
+
+impl CheckProgress {
+    /// The progress of `phase` starting.
+    pub fn of(phase: Phase) -> CheckProgress {
+        let step = Phase::ALL.iter().position(|p| *p == phase).map_or(0, |i| i + 1);
+        CheckProgress { phase, step, total: Phase::ALL.len() }
+    }
+}
+
 /// The outcome of a self-check: numbers to trust the device by, and pictures to look at.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct SelfCheckReport {
     /// The backend that computed.
     pub backend: BackendInfo,

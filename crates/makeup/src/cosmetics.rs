@@ -298,7 +298,7 @@ pub fn colour_offset(v: [f32; 3], budget: f32) -> [f32; 3] {
 }
 
 /// What the makeup is, in numbers: for reports and the naturalness measures.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct Look {
     /// Per pigment.
     pub pigments: Vec<AppliedPigment>,
@@ -321,10 +321,10 @@ impl Look {
 }
 
 /// One pigment as applied.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct AppliedPigment {
     /// Which product.
-    pub name: &'static str,
+    pub name: String,
     /// Whether the request named it (otherwise it aims at the face's own colour).
     pub requested: bool,
     /// The colour asked for, sRGB 0–255.
@@ -578,7 +578,7 @@ impl Cosmetics {
                 let offset = colour_offset(v, self.bounds.colour);
                 let applied = lab::lab_to_srgb_host([0, 1, 2].map(|c| target_lab[c] + offset[c]));
                 AppliedPigment {
-                    name: p.name(),
+                    name: p.name().to_owned(),
                     requested,
                     target: lab::lab_to_srgb_host(target_lab),
                     applied,

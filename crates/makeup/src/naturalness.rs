@@ -32,7 +32,7 @@ use crate::anatomy::{lerp, mark, signed_distance};
 use crate::lab::srgb_to_lab;
 
 /// The measures of one made-up face.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct Naturalness {
     /// ΔE\*ab between the left and right mean change (worse of cheeks and eyelids).
     pub symmetry: f32,
@@ -60,7 +60,7 @@ pub struct Naturalness {
 /// warmer range and deeper light took the bare-skin hue shift to 1.2 on 2 of 24 protected faces
 /// (`facecloak eval --leave-one-out --strength high`), so these limits are stated for low and
 /// medium.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct Limits {
     /// Most [`Naturalness::symmetry`].
     pub symmetry: f32,

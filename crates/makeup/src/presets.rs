@@ -18,9 +18,23 @@ pub const PRESETS: [(&str, &str); 6] = [
     ("plum", "bold plum lipstick, natural plum eyeshadow, subtle mauve blush, mascara"),
 ];
 
+/// The look everything starts from when nothing is asked for: the CLI, the app, the widget and
+/// `facecloak eval`. Berry, because its soft contour gives the search light as well as colour.
+pub const DEFAULT: &str = "berry";
+
+/// The presets' names.
+pub fn names() -> Vec<&'static str> {
+    PRESETS.iter().map(|(name, _)| *name).collect()
+}
+
+/// The prompt of the preset called `name` (case-insensitive).
+pub fn prompt_of(name: &str) -> Option<&'static str> {
+    PRESETS.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, text)| *text)
+}
+
 /// The preset called `name` (case-insensitive), parsed.
 pub fn preset(name: &str) -> Option<Parsed> {
-    PRESETS.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, text)| prompt::parse(text))
+    prompt_of(name).map(prompt::parse)
 }
 
 #[cfg(test)]
@@ -35,5 +49,6 @@ mod tests {
             assert!(parsed.targets.iter().count() >= 3, "{name}");
         }
         assert!(preset("Berry").is_some() && preset("disco").is_none());
+        assert!(names().contains(&DEFAULT));
     }
 }

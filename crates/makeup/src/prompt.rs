@@ -24,6 +24,21 @@ pub struct Parsed {
     pub unplaced: Vec<String>,
 }
 
+/// A prompt that asks for nothing that goes on a face.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the makeup prompt {0:?} names no region (lipstick, eyeshadow, eyeliner, blush, brows, foundation, contour, highlight)"
+)]
+pub struct NoRegion(pub String);
+
+impl Parsed {
+    /// The one rule for a usable prompt: it names at least one region or shaping freedom.
+    /// `prompt` is the text it was parsed from, for the message.
+    pub fn check(&self, prompt: &str) -> Result<(), NoRegion> {
+        if self.targets.is_empty() { Err(NoRegion(prompt.to_owned())) } else { Ok(()) }
+    }
+}
+
 const EYELIDS: &[Region] = &[Region::EyelidLeft, Region::EyelidRight];
 const CHEEKS: &[Region] = &[Region::CheekLeft, Region::CheekRight];
 

@@ -126,8 +126,8 @@ impl Synthesiser {
             ranges.push(range);
         }
         let nhwc = |data: Vec<f32>, shape: [usize; 4]| Tensor::<4>::from_data(TensorData::new(data, shape), device);
-        // Coarse grids are summed on the finest grid, which alone is upsampled to pixels: one
-        // large gather (and scatter-add backward) instead of one per scale.
+        // Coarse grids are summed on the finest grid, which alone is upsampled to pixels (the two
+        // matmuls of `upsample`) instead of every scale on its own.
         let upsample = |from: usize, to: usize| {
             let step = from as f32 / to as f32;
             let to_cell = move |v: f32| ((v + 0.5) * step - 0.5).clamp(0.0, (from - 1) as f32);

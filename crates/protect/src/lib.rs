@@ -6,21 +6,30 @@
 //! pasted into the full-resolution photo. This crate holds the surrogates with their
 //! calibrated thresholds ([`surrogate`], [`thresholds`]), the random transformations
 //! ([`eot`]), the search itself ([`search`]), the photo-level driver ([`protect()`]) and the
-//! image-quality measures its reports use ([`metrics`]). It knows nothing of files or
-//! command lines.
+//! image-quality measures its reports use ([`metrics`]). Above them sit the application's one
+//! typed request and report ([`request`], [`report`]), which the CLI and the browser only pass
+//! through, and the TypeScript types generated from them ([`typescript`]). It knows nothing of
+//! files or command lines.
 
 pub mod eot;
 mod host;
 pub mod metrics;
 mod protect;
+pub mod report;
+pub mod request;
 mod rng;
 pub mod search;
 pub mod surrogate;
 pub mod thresholds;
+pub mod typescript;
 
 #[cfg(not(target_family = "wasm"))]
 pub use protect::protect;
-pub use protect::{FaceResult, ProtectError, Protected, protect_async};
+pub use protect::{Comparison, FaceResult, ProtectError, Protected, protect_async};
+pub use report::{ProtectReport, StepProgress};
+#[cfg(not(target_family = "wasm"))]
+pub use request::run;
+pub use request::{Expert, Job, Makeup, ProtectRequest, RequestError, ResolvedMakeup, run_async};
 pub use rng::Rng;
-pub use search::{Mode, Settings, Step, Strength, UnknownStrength};
-pub use surrogate::{Crop, DEFAULT_SURROGATES, RECOGNIZERS, Surrogate, SurrogateError, cosine};
+pub use search::{Goal, Mode, Settings, Step, Strength, UnknownGoal, UnknownStrength};
+pub use surrogate::{Crop, DEFAULT_SURROGATES, RECOGNIZERS, Recognizer, Surrogate, SurrogateError, cosine};

@@ -39,9 +39,9 @@ pub struct FaceResult {
     pub cancelled: bool,
     /// Whether the face was skipped (its landmarks are degenerate), with no change made.
     pub skipped: bool,
-    /// Per surrogate: name, threshold, and the cosine similarity between the face in the
-    /// original and in the protected photo (crops straight from each photo).
-    pub similarities: Vec<(String, f32, f32)>,
+    /// Per surrogate, the face compared with the mode's reference before and after (crops
+    /// straight from each photo).
+    pub similarities: Vec<Comparison>,
     /// Seconds spent on this face.
     pub seconds: f32,
     /// The makeup applied (pigments and their distance to the colours asked for, light and
@@ -49,6 +49,20 @@ pub struct FaceResult {
     pub look: Option<Look>,
     /// How natural the result is, measured on the protected photo, if the face was protected.
     pub naturalness: Option<Naturalness>,
+}
+
+/// One surrogate's similarity to the mode's reference: the face's own embedding in the
+/// original photo when dodging (so `before` is 1), the target's when impersonating.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comparison {
+    /// The surrogate.
+    pub recognizer: String,
+    /// Its threshold at FAR 1 %.
+    pub threshold: f32,
+    /// Cosine to the reference in the original photo.
+    pub before: f32,
+    /// Cosine to the reference in the protected photo.
+    pub after: f32,
 }
 
 /// A protected photo.
@@ -162,10 +176,19 @@ pub async fn protect_async(
         results.push(result);
     }
     // Similarities on the finished photo: what a recognizer sees after paste-back.
-    for ((result, (face, mesh)), before) in results.iter_mut().zip(faces).zip(&own) {
-        for (surrogate, before) in surrogates.iter().zip(before) {
+    for ((result, (face, mesh)), own) in results.iter_mut().zip(faces).zip(&own) {
+        for (index, (surrogate, own)) in surrogates.iter().zip(own).enumerate() {
             let after = surrogate.embed_face_async(&image, face, mesh).await?;
-            result.similarities.push((surrogate.name().to_owned(), surrogate.threshold(), cosine(before, &after)));
+            let reference = match mode {
+                Mode::Dodge => own,
+                Mode::Impersonate { targets } => targets.get(index).ok_or(ProtectError::Targets(surrogates.len()))?,
+            };
+            result.similarities.push(Comparison {
+                recognizer: surrogate.name().to_owned(),
+                threshold: surrogate.threshold(),
+                before: cosine(own, reference),
+                after: cosine(&after, reference),
+            });
         }
     }
     Ok(Protected { image, faces: results })

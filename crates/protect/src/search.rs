@@ -45,12 +45,80 @@ pub enum Mode {
     },
 }
 
+impl Mode {
+    /// Which way it goes, without the target.
+    pub fn goal(&self) -> Goal {
+        match self {
+            Mode::Dodge => Goal::Dodge,
+            Mode::Impersonate { .. } => Goal::Impersonate,
+        }
+    }
+}
+
+/// Which way a protection goes, as requests and reports name it (the target, when there is
+/// one, travels separately: it is an embedding, not a word).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+#[serde(rename_all = "lowercase")]
+pub enum Goal {
+    /// Not recognised as yourself.
+    #[default]
+    Dodge,
+    /// Recognised as the target.
+    Impersonate,
+}
+
+/// A goal's name that is none of [`Goal::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown mode {0:?} (dodge or impersonate)")]
+pub struct UnknownGoal(pub String);
+
+impl std::str::FromStr for Goal {
+    type Err = UnknownGoal;
+
+    /// The one reading of a mode's name, for the command line and the browser alike.
+    fn from_str(name: &str) -> Result<Goal, UnknownGoal> {
+        Goal::ALL.into_iter().find(|g| g.name() == name).ok_or_else(|| UnknownGoal(name.to_owned()))
+    }
+}
+
+impl Goal {
+    /// Both goals.
+    pub const ALL: [Goal; 2] = [Goal::Dodge, Goal::Impersonate];
+
+    /// Its name in requests, on the command line (`--mode`) and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Goal::Dodge => "dodge",
+            Goal::Impersonate => "impersonate",
+        }
+    }
+
+    /// The noun, for prose and evaluation tables: "dodging", "impersonation".
+    pub fn noun(self) -> &'static str {
+        match self {
+            Goal::Dodge => "dodging",
+            Goal::Impersonate => "impersonation",
+        }
+    }
+
+    /// Whether a recognizer's similarity `after` (to the person when dodging, to the target
+    /// when impersonating) means the protection worked against it, at threshold `tau`.
+    pub fn achieved(self, after: f32, tau: f32) -> bool {
+        match self {
+            Goal::Dodge => after <= tau,
+            Goal::Impersonate => after > tau,
+        }
+    }
+}
+
 /// The three strengths a person chooses from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+#[serde(rename_all = "lowercase")]
 pub enum Strength {
     /// Lighter makeup, fewer steps, a smaller margin.
     Low,
     /// The default.
+    #[default]
     Medium,
     /// More steps, a larger margin, makeup allowed to go further.
     High,

