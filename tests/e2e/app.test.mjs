@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { PNG } from 'pngjs';
 import { artifacts, foreignRequests, launch, openApp, root, screenshot, serveApp } from './harness.mjs';
@@ -252,6 +253,48 @@ describe('without WebGPU (CPU fallback)', () => {
     await page.locator('#photo-input').setInputFiles({ name: 'wall.png', mimeType: 'image/png', buffer: PNG.sync.write(blank) });
     await until(page, () => /No face/.test(document.querySelector('#photo-status').textContent));
     assert.equal(await page.locator('#protect').isDisabled(), true);
+    await context.close();
+  });
+
+  test('a photo at the pixel limit is protected within the memory wasm has; one just over it is refused', async () => {
+    // The limit lives in web/src/engine/photo.ts; read it from there, so this test follows it.
+    const limit = Number(/MAX_PIXELS = ([\d_]+)/.exec(readFileSync(join(root, 'web/src/engine/photo.ts'), 'utf8'))[1].replaceAll('_', ''));
+    const side = Math.floor(Math.sqrt(limit));
+    // The astronaut, scaled up (nearest neighbour) to fill the limit: a real face, every pixel real.
+    const small = decodePng(readFileSync(ASTRONAUT));
+    const big = new PNG({ width: side, height: side });
+    for (let y = 0; y < side; y++) {
+      const sy = Math.floor((y * small.height) / side);
+      for (let x = 0; x < side; x++) {
+        const from = (sy * small.width + Math.floor((x * small.width) / side)) * 4;
+        const to = (y * side + x) * 4;
+        big.data[to] = small.data[from];
+        big.data[to + 1] = small.data[from + 1];
+        big.data[to + 2] = small.data[from + 2];
+        big.data[to + 3] = 255;
+      }
+    }
+    const visit = await openApp(browser, app.origin, '/?backend=cpu');
+    const { page, context } = visit;
+    await modelsReady(page);
+    await page.locator('#photo-input').setInputFiles({ name: 'astronaut-large.png', mimeType: 'image/png', buffer: PNG.sync.write(big, { deflateLevel: 1 }) });
+    await until(page, () => ['ready', 'error'].includes(document.documentElement.dataset.state));
+    assert.match(await page.locator('#photo-status').textContent(), new RegExp(`1 face found in astronaut-large\\.png \\(${side}×${side}\\)`));
+    await setSteps(page, 1);
+    await protect(page);
+    const memory = Number(await page.evaluate(() => document.documentElement.dataset.engineMemory));
+    console.log(`# ${side}×${side} (${((side * side) / 1e6).toFixed(1)} MP): the engine's wasm memory after protecting it is ${(memory / 2 ** 20).toFixed(0)} MiB (${(memory / (side * side)).toFixed(0)} bytes per pixel)`);
+    // 32-bit wasm stops at 4 GiB, and a browser may grant less: keep a quarter in hand.
+    assert.ok(memory < 3 * 2 ** 30, `${memory} bytes`);
+
+    // Above the limit: refused from the header, with the limit in the message.
+    const header = PNG.sync.write(new PNG({ width: 1, height: 1 }));
+    header.writeUInt32BE(side + 1, 16);
+    header.writeUInt32BE(side + 1, 20);
+    header.writeUInt32BE(crc32(header.subarray(12, 29)), 29);
+    await page.locator('#photo-input').setInputFiles({ name: 'too-large.png', mimeType: 'image/png', buffer: header });
+    await until(page, () => /too-large/.test(document.querySelector('#photo-status').textContent));
+    assert.match(await page.locator('#photo-status').textContent(), new RegExp(`more than the ${limit} accepted`));
     await context.close();
   });
 

@@ -1,11 +1,24 @@
 // The app: choose a photo, see its faces, choose makeup, protect, compare, download. The page
 // only draws and asks; every model runs in the engine worker (engine/client.ts), so the page
-// stays responsive. `document.documentElement.dataset.state` says where the app is (tests and
-// assistive tools read it).
+// stays responsive. Its state is one machine (`App`, below) that `render` draws;
+// `document.documentElement.dataset.state` shows the phase (tests and assistive tools read it).
 
 import { EngineClient } from './engine/client';
 import { MAX_PIXELS, imageData, unsupportedReason } from './engine/photo';
-import type { Analysis, BackendInfo, BackendPreference, Look, Mode, Naturalness, ProtectReport, StepProgress, Strength } from './engine/protocol';
+import type {
+  Analysis,
+  BackendInfo,
+  BackendPreference,
+  Goal,
+  Look,
+  Makeup,
+  Naturalness,
+  ProtectReport,
+  ProtectRequest,
+  RecognizerScore,
+  StepProgress,
+  Strength,
+} from './engine/protocol';
 
 const $ = <T extends HTMLElement>(selector: string) => document.querySelector<T>(selector)!;
 
@@ -46,24 +59,84 @@ const qualitySlider = $<HTMLInputElement>('#quality-slider');
 const qualityValue = $<HTMLOutputElement>('#quality-value');
 const downloadButton = $<HTMLButtonElement>('#download');
 
-type State = 'starting' | 'idle' | 'analysing' | 'ready' | 'protecting' | 'done' | 'cancelled' | 'error';
-function setState(state: State) {
-  document.documentElement.dataset.state = state;
-}
-
-const MODELS_BASE = new URL('models/', document.baseURI).href;
-let preference: BackendPreference = new URLSearchParams(location.search).get('backend') === 'cpu' ? 'cpu' : 'auto';
-backendChoice.value = preference;
-let engine = new EngineClient(preference, MODELS_BASE);
+/**
+ * Where the app is: one explicit state machine that the page renders.
+ *
+ *   starting → idle → analysing → ready ⇄ protecting → done | cancelled | error
+ *
+ * A photo leads from idle (or any later state) to analysing; its faces to ready (the options);
+ * Protect to protecting; the search ends in done, cancelled or error, from which the options
+ * are open again. Besides the phase, the app knows what the engine has (models, the
+ * impersonation target) and what the options say (chosen faces, whether the prompt is usable);
+ * no DOM attribute holds any of it: `render` writes the DOM from this, never the reverse.
+ */
+type Phase =
+  | { name: 'starting' }
+  | { name: 'idle' }
+  | { name: 'analysing'; file: string }
+  | { name: 'ready'; photo: Photo }
+  | { name: 'protecting'; photo: Photo; abort: AbortController }
+  | { name: 'done'; photo: Photo; report: ProtectReport }
+  | { name: 'cancelled'; photo: Photo }
+  | { name: 'error'; photo: Photo | null };
 
 interface Photo {
   name: string;
   bytes: Uint8Array;
   analysis: Analysis;
 }
-let photo: Photo | null = null;
-let running: AbortController | null = null;
-let targetSet = false;
+
+interface App {
+  phase: Phase;
+  engine: 'starting' | 'ready' | 'failed';
+  modelsReady: boolean;
+  /** Indices of the faces chosen for protection. */
+  faces: Set<number>;
+  /** Why the prompt cannot be used (null: it can). */
+  promptProblem: string | null;
+  /** The file whose face is the impersonation target (the engine client gives it to fresh workers). */
+  target: string | null;
+}
+
+const app: App = { phase: { name: 'starting' }, engine: 'starting', modelsReady: false, faces: new Set(), promptProblem: null, target: null };
+
+/** Moves the app to `phase` and renders it. */
+function go(phase: Phase) {
+  app.phase = phase;
+  render();
+}
+
+/** The photo in hand, in any phase that has one. */
+function currentPhoto(): Photo | null {
+  return 'photo' in app.phase ? app.phase.photo : null;
+}
+
+function render() {
+  const { phase } = app;
+  const root = document.documentElement.dataset;
+  // Outputs for tests and assistive tools; never read back.
+  root.state = phase.name;
+  root.models = app.modelsReady ? 'ready' : '';
+  root.engine = app.engine === 'starting' ? '' : app.engine === 'ready' ? 'ready' : 'error';
+  const photo = currentPhoto();
+  protectButton.disabled = !(
+    app.modelsReady &&
+    photo !== null &&
+    phase.name !== 'protecting' &&
+    app.faces.size > 0 &&
+    app.promptProblem === null &&
+    (mode() === 'dodge' || app.target !== null)
+  );
+  cancelButton.disabled = phase.name !== 'protecting';
+  resultSection.hidden = phase.name !== 'done';
+  facesView.hidden = photo === null;
+  promptInput.setAttribute('aria-invalid', String(app.promptProblem !== null));
+}
+
+const MODELS_BASE = new URL('models/', document.baseURI).href;
+let preference: BackendPreference = new URLSearchParams(location.search).get('backend') === 'cpu' ? 'cpu' : 'auto';
+backendChoice.value = preference;
+let engine = new EngineClient(preference, MODELS_BASE);
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -79,11 +152,13 @@ function showBackend(info: BackendInfo) {
 }
 
 async function startEngine() {
-  if (!running) setState('starting');
-  document.documentElement.dataset.engine = '';
+  app.engine = 'starting';
+  app.modelsReady = false;
+  if (app.phase.name === 'starting') render();
   try {
     showBackend(await engine.start());
-    document.documentElement.dataset.engine = 'ready';
+    app.engine = 'ready';
+    render();
     const started = performance.now();
     const loaded = await engine.loadModels({
       onProgress: (p) => {
@@ -92,15 +167,15 @@ async function startEngine() {
     });
     const where = loaded.fromCache === loaded.bytes ? 'from this browser’s cache' : 'from this site, checked against their sha256';
     modelsOut.textContent = `Face models ready (${loaded.models.length} models, ${(loaded.bytes / 1e6).toFixed(1)} MB ${where}, ${((performance.now() - started) / 1000).toFixed(1)} s).`;
-    document.documentElement.dataset.models = 'ready';
     await setupPresets();
-    if (!running) setState(photo ? 'ready' : 'idle');
+    app.modelsReady = true;
+    if (app.phase.name === 'starting') go({ name: 'idle' });
+    else render();
   } catch (error) {
-    document.documentElement.dataset.engine = 'error';
+    app.engine = 'failed';
     modelsOut.textContent = `The engine could not start: ${message(error)}`;
-    setState('error');
+    go({ name: 'error', photo: currentPhoto() });
   }
-  updateProtectButton();
 }
 
 backendChoice.addEventListener('change', () => {
@@ -109,35 +184,35 @@ backendChoice.addEventListener('change', () => {
   if (preference === 'cpu') url.searchParams.set('backend', 'cpu');
   else url.searchParams.delete('backend');
   history.replaceState(null, '', url);
-  running?.abort();
+  if (app.phase.name === 'protecting') app.phase.abort.abort();
   engine.terminate();
   engine = new EngineClient(preference, MODELS_BASE);
-  targetSet = false;
+  // A new client holds no target: the person chooses it again.
+  app.target = null;
+  targetStatus.textContent = '';
   void startEngine();
 });
 
 // --- Photo -------------------------------------------------------------------------------------
 
 async function choosePhoto(file: Blob, name: string) {
-  running?.abort();
-  resultSection.hidden = true;
-  facesView.hidden = true;
-  photo = null;
-  updateProtectButton();
+  if (app.phase.name === 'protecting') app.phase.abort.abort();
+  app.faces = new Set();
   const bytes = new Uint8Array(await file.arrayBuffer());
   const reason = unsupportedReason(bytes, name);
   if (reason) {
     photoStatus.textContent = reason;
     photoStatus.className = 'error';
-    setState('error');
+    go({ name: 'error', photo: null });
     return;
   }
   photoStatus.className = '';
   photoStatus.textContent = `Finding the faces in ${name}…`;
-  setState('analysing');
+  go({ name: 'analysing', file: name });
   try {
     const analysis = await engine.analyse(bytes, MAX_PIXELS);
-    photo = { name, bytes, analysis };
+    const photo = { name, bytes, analysis };
+    app.faces = new Set(analysis.faces.map((_, i) => i));
     drawFaces(analysis);
     const small = analysis.too_small.length
       ? ` ${analysis.too_small.length} more ${analysis.too_small.length === 1 ? 'face is' : 'faces are'} too small to protect (under ${analysis.min_face_size} pixels).`
@@ -146,13 +221,12 @@ async function choosePhoto(file: Blob, name: string) {
       analysis.faces.length === 0
         ? `No face ${analysis.too_small.length ? 'large enough to protect ' : ''}was found in ${name}.${small}`
         : `${analysis.faces.length} ${analysis.faces.length === 1 ? 'face' : 'faces'} found in ${name} (${analysis.width}×${analysis.height}).${small}`;
-    setState(analysis.faces.length ? 'ready' : 'error');
+    go(analysis.faces.length ? { name: 'ready', photo } : { name: 'error', photo });
   } catch (error) {
     photoStatus.textContent = `Could not read ${name}: ${message(error)}`;
     photoStatus.className = 'error';
-    setState('error');
+    go({ name: 'error', photo: null });
   }
-  updateProtectButton();
 }
 
 function drawFaces(analysis: Analysis) {
@@ -180,14 +254,17 @@ function drawFaces(analysis: Analysis) {
     const label = document.createElement('label');
     const box = document.createElement('input');
     box.type = 'checkbox';
-    box.checked = true;
-    box.value = String(i);
+    box.checked = app.faces.has(i);
+    // For tests: where this face is (never read by the app).
     box.dataset.box = JSON.stringify(face);
-    box.addEventListener('change', updateProtectButton);
+    box.addEventListener('change', () => {
+      if (box.checked) app.faces.add(i);
+      else app.faces.delete(i);
+      render();
+    });
     label.append(box, ` Face ${i + 1} (${Math.round(face.width)}×${Math.round(face.height)} px)`);
     faceList.append(label);
   });
-  facesView.hidden = false;
 }
 
 photoInput.addEventListener('change', () => {
@@ -214,14 +291,18 @@ document.addEventListener('paste', (event) => {
 
 // --- Makeup ------------------------------------------------------------------------------------
 
+/** The presets by prompt, to tell a preset from a prompt typed by hand. */
+let presetsByPrompt = new Map<string, string>();
+
 async function setupPresets() {
   if (presetSelect.options.length) return;
   const presets = await engine.presets();
+  presetsByPrompt = new Map(presets.map((p) => [p.prompt, p.name]));
   for (const preset of presets) presetSelect.add(new Option(preset.name, preset.prompt));
   presetSelect.add(new Option('custom', ''));
-  const berry = presets.find((p) => p.name === 'berry') ?? presets[0];
-  presetSelect.value = berry.prompt;
-  promptInput.value = berry.prompt;
+  const chosen = presets.find((p) => p.default) ?? presets[0];
+  presetSelect.value = chosen.prompt;
+  promptInput.value = chosen.prompt;
   await showPrompt();
 }
 
@@ -232,8 +313,7 @@ presetSelect.addEventListener('change', () => {
 
 let promptTimer = 0;
 promptInput.addEventListener('input', () => {
-  const preset = [...presetSelect.options].find((o) => o.value === promptInput.value);
-  presetSelect.value = preset ? preset.value : '';
+  presetSelect.value = presetsByPrompt.has(promptInput.value) ? promptInput.value : '';
   clearTimeout(promptTimer);
   promptTimer = window.setTimeout(() => void showPrompt(), 150);
 });
@@ -267,35 +347,46 @@ async function showPrompt() {
       return item;
     }),
   );
-  const asked = parsed.targets.length + parsed.shaping.length;
-  const problems = [
+  const ignored = [
     parsed.unknown.length ? `not understood: ${parsed.unknown.join(', ')}` : '',
     parsed.unplaced.length ? `no region named for: ${parsed.unplaced.join('; ')}` : '',
   ].filter(Boolean);
-  notUnderstood.hidden = problems.length === 0 && asked > 0;
-  notUnderstood.textContent = asked
-    ? `Ignored — ${problems.join('; ')}.`
-    : `This prompt names no region to make up (lipstick, eyeshadow, eyeliner, blush, brows, foundation, contour, highlight)${problems.length ? ` — ${problems.join('; ')}` : ''}.`;
-  promptInput.setAttribute('aria-invalid', String(asked === 0));
-  updateProtectButton();
+  // The engine says whether the prompt can be used: one rule, in Rust.
+  app.promptProblem = parsed.problem;
+  notUnderstood.hidden = ignored.length === 0 && parsed.problem === null;
+  notUnderstood.textContent = parsed.problem
+    ? `${parsed.problem}${ignored.length ? ` — ${ignored.join('; ')}` : ''}.`
+    : `Ignored — ${ignored.join('; ')}.`;
+  render();
 }
 
-function mode(): Mode {
-  return (document.querySelector<HTMLInputElement>('input[name=mode]:checked')?.value ?? 'dodge') as Mode;
+/** The makeup as the request names it: a preset by name, or the prompt as typed. */
+function makeup(): Makeup {
+  const preset = presetsByPrompt.get(promptInput.value);
+  return preset ? { preset } : { prompt: promptInput.value };
+}
+
+function mode(): Goal {
+  return document.querySelector<HTMLInputElement>('input[name=mode]:checked')?.value === 'impersonate' ? 'impersonate' : 'dodge';
+}
+
+function strength(): Strength {
+  const value = document.querySelector<HTMLInputElement>('input[name=strength]:checked')?.value;
+  return value === 'low' || value === 'high' ? value : 'medium';
 }
 
 for (const radio of document.querySelectorAll<HTMLInputElement>('input[name=mode]')) {
   radio.addEventListener('change', () => {
     targetField.hidden = mode() !== 'impersonate';
-    updateProtectButton();
+    render();
   });
 }
 
 targetInput.addEventListener('change', async () => {
   const file = targetInput.files?.[0];
   if (!file) return;
-  targetSet = false;
-  updateProtectButton();
+  app.target = null;
+  render();
   const bytes = new Uint8Array(await file.arrayBuffer());
   const reason = unsupportedReason(bytes, file.name);
   if (reason) {
@@ -305,83 +396,74 @@ targetInput.addEventListener('change', async () => {
   targetStatus.textContent = `Reading the face in ${file.name}…`;
   try {
     const { faces } = await engine.setTarget(bytes, MAX_PIXELS);
-    targetSet = true;
+    app.target = file.name;
     targetStatus.textContent = `Target set from ${file.name}${faces > 1 ? ` (its largest of ${faces} faces)` : ''}.`;
   } catch (error) {
     targetStatus.textContent = `Could not use ${file.name}: ${message(error)}`;
   }
-  updateProtectButton();
+  render();
 });
 
 // --- Protect -----------------------------------------------------------------------------------
-
-function chosenFaces(): number[] {
-  return [...faceList.querySelectorAll<HTMLInputElement>('input[type=checkbox]')].filter((b) => b.checked).map((b) => Number(b.value));
-}
-
-function updateProtectButton() {
-  const ready =
-    document.documentElement.dataset.models === 'ready' &&
-    photo !== null &&
-    chosenFaces().length > 0 &&
-    promptInput.getAttribute('aria-invalid') !== 'true' &&
-    (mode() === 'dodge' || targetSet) &&
-    running === null;
-  protectButton.disabled = !ready;
-}
 
 function formatSeconds(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));
   return s >= 60 ? `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s` : `${s} s`;
 }
 
-protectButton.addEventListener('click', async () => {
-  if (!photo) return;
-  const faces = chosenFaces();
-  const strength = (document.querySelector<HTMLInputElement>('input[name=strength]:checked')?.value ?? 'medium') as Strength;
+/** The request the options make: the same document the CLI builds from its arguments. */
+function request(): ProtectRequest {
   const steps = stepsInput.valueAsNumber > 0 ? stepsInput.valueAsNumber : undefined;
-  running = new AbortController();
-  const signal = running.signal;
-  updateProtectButton();
-  cancelButton.disabled = false;
-  resultSection.hidden = true;
+  return {
+    makeup: makeup(),
+    strength: strength(),
+    mode: mode(),
+    faces: [...app.faces].sort((a, b) => a - b),
+    seed: seedInput.valueAsNumber || 0,
+    preview_every: 5,
+    expert: { steps, no_eot: false },
+  };
+}
+
+protectButton.addEventListener('click', async () => {
+  const photo = currentPhoto();
+  if (!photo || app.phase.name === 'protecting') return;
+  const abort = new AbortController();
   previewFigure.hidden = true;
   progressBar.value = 0;
   protectStatus.className = '';
   protectStatus.textContent = 'Starting…';
-  setState('protecting');
+  go({ name: 'protecting', photo, abort });
   const started = performance.now();
   try {
-    const { report, rgba } = await engine.protect(
-      photo.bytes,
-      { prompt: promptInput.value, strength, mode: mode(), faces, steps, seed: seedInput.valueAsNumber || 0, previewEvery: 5 },
-      MAX_PIXELS,
-      { signal, onProgress: (step) => showStep(step, started) },
-    );
+    const { report, rgba, memoryBytes } = await engine.protect(photo.bytes, request(), MAX_PIXELS, {
+      signal: abort.signal,
+      onProgress: (step) => showStep(step, started),
+    });
     showResult(photo.analysis, rgba, report);
+    // For tests and the curious: the engine's wasm memory after this protection.
+    document.documentElement.dataset.engineMemory = String(memoryBytes);
     showBackend(report.backend); // it changes if the GPU was lost during the run
     progressBar.value = progressBar.max;
     protectStatus.textContent = `Done in ${formatSeconds(report.seconds)} on ${report.backend.kind === 'gpu' ? 'WebGPU' : 'the CPU'}.`;
-    setState('done');
+    go({ name: 'done', photo, report });
   } catch (error) {
-    if (signal.aborted) {
+    if (abort.signal.aborted) {
       protectStatus.textContent = 'Cancelled. Your photo is unchanged; you can protect it again.';
-      setState('cancelled');
+      go({ name: 'cancelled', photo });
     } else {
       protectStatus.textContent = `Could not protect the photo: ${message(error)}`;
       protectStatus.className = 'error';
-      setState('error');
+      go({ name: 'error', photo });
     }
-  } finally {
-    running = null;
-    cancelButton.disabled = true;
-    updateProtectButton();
   }
 });
 
 cancelButton.addEventListener('click', () => {
-  running?.abort(new DOMException('Cancelled.', 'AbortError'));
-  // The engine stops with its worker; start the next one now so the app is ready again.
+  if (app.phase.name !== 'protecting') return;
+  app.phase.abort.abort(new DOMException('Cancelled.', 'AbortError'));
+  // The engine stops with its worker; start the next one now so the app is ready again (the
+  // client gives the fresh worker the target back before the next impersonation).
   void startEngine();
 });
 
@@ -392,7 +474,7 @@ function showStep(step: StepProgress, started: number) {
   progressBar.value = done;
   const elapsed = (performance.now() - started) / 1000;
   const eta = (elapsed / done) * (total - done);
-  const sims = step.similarities.map((s) => `${s.name} ${s.after.toFixed(2)}`).join(', ');
+  const sims = step.similarities.map((s) => `${s.name} ${s.similarity.toFixed(2)}`).join(', ');
   protectStatus.textContent = `Face ${step.face + 1} of ${step.faces}, step ${step.step} of at most ${step.steps} · at most ${formatSeconds(eta)} left · ${sims}`;
   if (step.preview) {
     const { width, height, rgba } = step.preview;
@@ -422,14 +504,13 @@ function showResult(analysis: Analysis, rgba: Uint8Array, report: ProtectReport)
       const title = document.createElement('h4');
       title.textContent = `Face ${i + 1}${face.skipped ? ' (skipped: its landmarks are degenerate)' : ` · ${face.steps} steps`}`;
       block.append(title);
-      for (const s of face.similarities) block.append(scoreRow(s, report.mode));
+      for (const s of face.recognizers) block.append(scoreRow(s, report.request.mode));
       if (face.look && face.naturalness) block.append(lookSummary(face.look, face.naturalness));
       return block;
     }),
   );
   protocol.textContent = `How to read this: ${report.protocol}. The recognizers are the attack’s own surrogates; transfer to unseen recognizers is measured with the facecloak CLI (facecloak eval).`;
   quality.textContent = `Image quality: SSIM ${report.ssim.toFixed(3)}, PSNR ${report.psnr_db === null ? '∞' : report.psnr_db.toFixed(1)} dB.`;
-  resultSection.hidden = false;
 }
 
 /** The makeup applied (each pigment's colour asked for and applied, with their distance) and
@@ -461,10 +542,10 @@ function lookSummary(look: Look, n: Naturalness): HTMLElement {
   return box;
 }
 
-function scoreRow(s: { name: string; threshold: number; before: number; after: number }, mode: Mode): HTMLElement {
+function scoreRow(s: RecognizerScore, mode: Goal): HTMLElement {
   const row = document.createElement('div');
   row.className = 'score';
-  const fooled = mode === 'dodge' ? s.after < s.threshold : s.after > s.threshold;
+  const fooled = s.verdict === 'protected';
   row.dataset.recognizer = s.name;
   row.dataset.before = String(s.before);
   row.dataset.after = String(s.after);
@@ -510,7 +591,8 @@ qualitySlider.addEventListener('input', () => {
 });
 
 downloadButton.addEventListener('click', async () => {
-  if (!photo) return;
+  const photo = currentPhoto();
+  if (app.phase.name !== 'done' || !photo) return;
   const format = formatSelect.value === 'jpeg' ? 'jpeg' : 'png';
   try {
     const bytes = await engine.encode(format, qualitySlider.valueAsNumber);
@@ -532,5 +614,5 @@ if ('serviceWorker' in navigator && !import.meta.hot) {
   navigator.serviceWorker.register('sw.js').catch((error) => console.warn('offline use unavailable:', message(error)));
 }
 
-setState('starting');
+render();
 void startEngine();

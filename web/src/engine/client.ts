@@ -3,7 +3,7 @@
 // - Every call takes an optional AbortSignal. Wasm cannot be interrupted mid-computation, so
 //   aborting terminates the worker; the next call starts a fresh one (lazily, behind one
 //   promise) with the same backend preference.
-// - Progress comes back through a callback.
+// - Progress comes back through a callback, each call's own kind only (progress is tagged).
 // - A worker that dies (a wasm trap, out of memory) rejects its pending calls with an
 //   `EngineCrashedError` and is replaced on the next call, so the page stays usable.
 // - What a fresh worker lacks is given back to it: the photo travels with every protect, and
@@ -14,18 +14,33 @@ import type {
   BackendInfo,
   BackendPreference,
   EngineApi,
-  LoadProgress,
   Method,
   Progress,
-  ProtectOptions,
+  ProtectRequest,
   Reply,
   Request,
-  StepProgress,
 } from './protocol';
 
-export interface CallOptions<P = Progress> {
+/** The progress of one kind, without its tag. */
+export type ProgressOf<K extends Progress['kind']> = Omit<Extract<Progress, { kind: K }>, 'kind'>;
+
+export interface CallOptions<K extends Progress['kind'] = Progress['kind']> {
   signal?: AbortSignal;
-  onProgress?: (progress: P) => void;
+  onProgress?: (progress: ProgressOf<K>) => void;
+}
+
+/** A callback for progress of kind `kind` only, as the pending call's handler of any progress. */
+function only<K extends Progress['kind']>(kind: K, options: CallOptions<K>): { signal?: AbortSignal; onProgress?: (p: Progress) => void } {
+  const { signal, onProgress } = options;
+  if (!onProgress) return { signal };
+  return {
+    signal,
+    onProgress: (progress) => {
+      if (progress.kind !== kind) return;
+      const { kind: _tag, ...rest } = progress;
+      onProgress(rest as unknown as ProgressOf<K>);
+    },
+  };
 }
 
 export class EngineCrashedError extends Error {
@@ -69,19 +84,19 @@ export class EngineClient {
   }
 
   /** The conv2d + gradient self-check, on whatever backend the engine runs. */
-  async selfCheck(size: number, options: CallOptions = {}): Promise<EngineApi['selfCheck']['result']> {
+  async selfCheck(size: number, options: CallOptions<'check'> = {}): Promise<EngineApi['selfCheck']['result']> {
     await this.start(options);
-    return this.#call('selfCheck', { size }, options);
+    return this.#call('selfCheck', { size }, only('check', options));
   }
 
   /** Fetches (or reads from the cache), checks and loads the face models. */
-  async loadModels(options: CallOptions<LoadProgress> = {}): Promise<EngineApi['loadModels']['result']> {
+  async loadModels(options: CallOptions<'load'> = {}): Promise<EngineApi['loadModels']['result']> {
     await this.start(options);
-    return this.#call('loadModels', {}, options as unknown as CallOptions);
+    return this.#call('loadModels', {}, only('load', options));
   }
 
   /** Decodes a photo and finds its faces. */
-  async analyse(bytes: Uint8Array, maxPixels: number, options: CallOptions = {}): Promise<EngineApi['analyse']['result']> {
+  async analyse(bytes: Uint8Array, maxPixels: number, options: { signal?: AbortSignal } = {}): Promise<EngineApi['analyse']['result']> {
     await this.start(options);
     return this.#call('analyse', { bytes, maxPixels }, options);
   }
@@ -97,7 +112,7 @@ export class EngineClient {
   }
 
   /** Sets the person to impersonate from a photo of them. */
-  async setTarget(bytes: Uint8Array, maxPixels: number, options: CallOptions = {}): Promise<EngineApi['setTarget']['result']> {
+  async setTarget(bytes: Uint8Array, maxPixels: number, options: { signal?: AbortSignal } = {}): Promise<EngineApi['setTarget']['result']> {
     await this.start(options);
     const result = await this.#call('setTarget', { bytes, maxPixels }, options);
     this.#target = { bytes, maxPixels };
@@ -111,15 +126,15 @@ export class EngineClient {
    */
   async protect(
     photo: Uint8Array,
-    protectOptions: ProtectOptions,
+    request: ProtectRequest,
     maxPixels: number,
-    options: CallOptions<StepProgress> = {},
+    options: CallOptions<'step'> = {},
   ): Promise<EngineApi['protect']['result']> {
     await this.start(options);
-    if (protectOptions.mode === 'impersonate' && this.#target && this.#targetHeldBy !== this.#worker) {
+    if (request.mode === 'impersonate' && this.#target && this.#targetHeldBy !== this.#worker) {
       await this.setTarget(this.#target.bytes, this.#target.maxPixels, { signal: options.signal });
     }
-    return this.#call('protect', { options: protectOptions, photo, maxPixels }, options as unknown as CallOptions);
+    return this.#call('protect', { request, photo, maxPixels }, only('step', options));
   }
 
   /** The protected photo as PNG or JPEG bytes, without metadata. */
@@ -150,7 +165,11 @@ export class EngineClient {
     this.#started.catch(() => {});
   }
 
-  #call<M extends Method>(method: M, params: EngineApi[M]['params'], options: CallOptions): Promise<EngineApi[M]['result']> {
+  #call<M extends Method>(
+    method: M,
+    params: EngineApi[M]['params'],
+    options: { signal?: AbortSignal; onProgress?: (p: Progress) => void },
+  ): Promise<EngineApi[M]['result']> {
     const { signal, onProgress } = options;
     if (signal?.aborted) return Promise.reject(abortError(signal));
     this.#ensureWorker();

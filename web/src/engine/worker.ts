@@ -14,7 +14,17 @@
 import init, { Engine } from '../../pkg/facecloak_wasm.js';
 import wasmUrl from '../../pkg/facecloak_wasm_bg.wasm?url';
 import { fetchModels } from './models';
-import type { Analysis, BackendInfo, BackendPreference, EngineApi, Method, Progress, Reply, Request } from './protocol';
+import type {
+  Analysis,
+  BackendPreference,
+  CheckProgress,
+  EngineApi,
+  Method,
+  Progress,
+  Reply,
+  Request,
+  StepProgress,
+} from './protocol';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -48,7 +58,7 @@ async function startGpu(): Promise<Engine | string> {
   }
   // Warm-up and proof in one: a GPU that computes wrong numbers is worse than none.
   try {
-    const check = (await started.selfCheck(16)) as EngineApi['selfCheck']['result'];
+    const check = await started.selfCheck(16);
     if (!check.passed) {
       return `WebGPU computed wrong results in the start-up check (gradient error ${check.gradient_error.toExponential(1)})`;
     }
@@ -92,7 +102,7 @@ async function withEngine<T>(task: (engine: Engine) => Promise<T>): Promise<T> {
 async function loadModels(progress: (p: Progress) => void) {
   const e = await current();
   modelsLoaded ??= (async () => {
-    const { models, bytes, fromCache } = await fetchModels(modelsBase, progress);
+    const { models, bytes, fromCache } = await fetchModels(modelsBase, (p) => progress({ kind: 'load', ...p }));
     for (const model of models) {
       const [json, ...shards] = model.files;
       try {
@@ -119,7 +129,7 @@ function keyOf(bytes: Uint8Array): string {
 async function analyse(bytes: Uint8Array, maxPixels: number): Promise<Omit<Analysis, 'rgba'>> {
   await loadModels(() => {});
   const e = await current();
-  const analysis = e.analyse(bytes, maxPixels) as Omit<Analysis, 'rgba'>;
+  const analysis = e.analyse(bytes, maxPixels);
   analysed = { key: keyOf(bytes), analysis };
   return analysis;
 }
@@ -133,10 +143,11 @@ const handlers: { [M in Method]: Handler<M> } = {
   async start({ backend, modelsBase: base }) {
     modelsBase = base;
     engine ??= boot(backend);
-    return (await engine).backend as BackendInfo;
+    return (await engine).backend;
   },
   async selfCheck({ size }, progress) {
-    return (await (await current()).selfCheck(size, progress)) as EngineApi['selfCheck']['result'];
+    const onPhase = (p: CheckProgress) => progress({ kind: 'check', ...p });
+    return (await current()).selfCheck(size, onPhase);
   },
   loadModels(_params, progress) {
     return loadModels(progress);
@@ -148,24 +159,25 @@ const handlers: { [M in Method]: Handler<M> } = {
   },
   async parsePrompt({ text }) {
     await current();
-    return Engine.parsePrompt(text) as EngineApi['parsePrompt']['result'];
+    return Engine.parsePrompt(text);
   },
   async presets() {
     await current();
-    return Engine.presets() as EngineApi['presets']['result'];
+    return Engine.presets();
   },
   setTarget({ bytes, maxPixels }) {
     return withEngine(async (e) => {
       await loadModels(() => {});
-      return (await e.setTarget(bytes, maxPixels)) as EngineApi['setTarget']['result'];
+      return e.setTarget(bytes, maxPixels);
     });
   },
-  protect({ options, photo, maxPixels }, progress) {
+  protect({ request, photo, maxPixels }, progress) {
     return withEngine(async (e) => {
       // A fresh worker (after a cancel, or a lost GPU) no longer holds the photo: analyse it again.
       if (analysed?.key !== keyOf(photo)) await analyse(photo, maxPixels);
-      const report = (await e.protect(options, progress)) as EngineApi['protect']['result']['report'];
-      return { report, rgba: e.protectedPixels() };
+      const onStep = (step: StepProgress) => progress({ kind: 'step', ...step });
+      const report = await e.protect(request, onStep);
+      return { report, rgba: e.protectedPixels(), memoryBytes: e.memoryBytes };
     });
   },
   async encode({ format, quality }) {
@@ -192,7 +204,7 @@ self.addEventListener('message', async (event: MessageEvent<Request>) => {
     const handler = handlers[method] as Handler<Method>;
     if (!handler) throw new TypeError(`unknown engine method ${String(method)}`);
     const value = await handler(params as never, (progress) => {
-      const preview = (progress as { preview?: { rgba: Uint8Array } }).preview;
+      const preview = progress.kind === 'step' ? progress.preview : undefined;
       reply({ id, kind: 'progress', progress }, preview ? [preview.rgba.buffer as ArrayBuffer] : []);
     });
     reply({ id, kind: 'result', value }, transferables(value));

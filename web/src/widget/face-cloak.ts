@@ -13,7 +13,7 @@
 
 import { EngineClient } from '../engine/client';
 import { MAX_PIXELS, toBytes, unsupportedReason } from '../engine/photo';
-import type { BackendPreference, Mode, ProtectReport, StepProgress, Strength } from '../engine/protocol';
+import type { BackendPreference, Goal, Makeup, Preset, ProtectReport, ProtectRequest, StepProgress, Strength } from '../engine/protocol';
 
 export type { ProtectReport, StepProgress } from '../engine/protocol';
 
@@ -51,7 +51,7 @@ export class FaceCloakElement extends HTMLElement {
 
   #engine: EngineClient | null = null;
   #running: AbortController | null = null;
-  #presets: Map<string, string> | null = null;
+  #presets: Preset[] | null = null;
   readonly #root: ShadowRoot;
 
   constructor() {
@@ -142,13 +142,14 @@ export class FaceCloakElement extends HTMLElement {
       if (analysis.faces.length === 0) {
         throw new Error(analysis.too_small.length ? 'the faces in this photo are too small to protect' : 'no face found in this photo');
       }
-      const strength = (['low', 'medium', 'high'].includes(this.getAttribute('strength') ?? '') ? this.getAttribute('strength') : 'medium') as Strength;
-      const mode: Mode = this.getAttribute('mode') === 'impersonate' ? 'impersonate' : 'dodge';
+      const strengthAttribute = this.getAttribute('strength');
+      const strength: Strength = strengthAttribute === 'low' || strengthAttribute === 'high' ? strengthAttribute : 'medium';
+      const mode: Goal = this.getAttribute('mode') === 'impersonate' ? 'impersonate' : 'dodge';
       const steps = Number(this.getAttribute('steps')) || undefined;
-      const prompt = await this.#prompt();
-      const { report } = await this.engine.protect(bytes, { prompt, strength, mode, steps }, MAX_PIXELS, {
+      const request: ProtectRequest = { makeup: await this.#makeup(), strength, mode, seed: 0, preview_every: 0, expert: { steps, no_eot: false } };
+      const { report } = await this.engine.protect(bytes, request, MAX_PIXELS, {
         signal: running.signal,
-        onProgress: (step: StepProgress) => {
+        onProgress: (step) => {
           bar.max = step.steps * step.faces;
           bar.value = step.face * step.steps + step.step;
           status.textContent = `Protecting face ${step.face + 1} of ${step.faces}: step ${step.step} of at most ${step.steps}…`;
@@ -162,7 +163,7 @@ export class FaceCloakElement extends HTMLElement {
       this.#root.querySelector<HTMLAnchorElement>('[data-download]')!.href = url;
       result.hidden = false;
       bar.value = bar.max;
-      const passed = report.faces.every((f) => f.similarities.every((s) => (mode === 'dodge' ? s.after < s.threshold : s.after > s.threshold)));
+      const passed = report.faces.every((f) => f.recognizers.every((r) => r.verdict === 'protected'));
       status.textContent = `Done in ${report.seconds.toFixed(1)} s: ${report.faces.length} face(s) protected${passed ? '' : ' (not every recognizer was fooled; try a higher strength)'}.`;
       const done = { blob, report };
       this.#emit('face-cloak-done', done);
@@ -181,10 +182,12 @@ export class FaceCloakElement extends HTMLElement {
     }
   }
 
-  async #prompt(): Promise<string> {
-    const makeup = (this.getAttribute('makeup') ?? 'natural').trim();
-    this.#presets ??= new Map((await this.engine.presets()).map((p) => [p.name, p.prompt]));
-    return this.#presets.get(makeup.toLowerCase()) ?? makeup;
+  /** The `makeup` attribute as a request names it: a preset by name, a prompt, or (absent) the engine's default look. */
+  async #makeup(): Promise<Makeup> {
+    this.#presets ??= await this.engine.presets();
+    const makeup = this.getAttribute('makeup')?.trim();
+    if (!makeup) return { preset: (this.#presets.find((p) => p.default) ?? this.#presets[0]).name };
+    return this.#presets.some((p) => p.name === makeup.toLowerCase()) ? { preset: makeup.toLowerCase() } : { prompt: makeup };
   }
 
   #emit(type: string, detail: unknown) {
