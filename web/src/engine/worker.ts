@@ -58,7 +58,7 @@ async function startGpu(): Promise<Engine | string> {
   }
   // Warm-up and proof in one: a GPU that computes wrong numbers is worse than none.
   try {
-    const check = await started.selfCheck(16);
+    const check = await started.selfCheck(16, undefined);
     if (!check.passed) {
       return `WebGPU computed wrong results in the start-up check (gradient error ${check.gradient_error.toExponential(1)})`;
     }
