@@ -18,6 +18,7 @@ mod protect;
 pub mod report;
 pub mod request;
 mod rng;
+pub mod run;
 pub mod search;
 pub mod surrogate;
 pub mod thresholds;
@@ -27,9 +28,10 @@ pub mod typescript;
 pub use protect::protect;
 pub use protect::{Comparison, FaceResult, ProtectError, Protected, protect_async};
 pub use report::{ProtectReport, StepProgress};
-#[cfg(not(target_family = "wasm"))]
-pub use request::run;
-pub use request::{Expert, Job, Makeup, ProtectRequest, RequestError, ResolvedMakeup, run_async};
+pub use request::{Expert, Makeup, ProtectRequest, RequestError, ResolvedMakeup};
 pub use rng::Rng;
+#[cfg(not(target_family = "wasm"))]
+pub use run::run;
+pub use run::{Job, run_async};
 pub use search::{Goal, Mode, Settings, Step, Strength, UnknownGoal, UnknownStrength};
 pub use surrogate::{Crop, DEFAULT_SURROGATES, RECOGNIZERS, Recognizer, Surrogate, SurrogateError, cosine};

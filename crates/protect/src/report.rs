@@ -13,7 +13,7 @@ use facecloak_makeup::naturalness::{LIMITS, Limits, Naturalness};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::request::{Makeup, ProtectRequest};
+use crate::request::{MakeupReport, ProtectRequest};
 use crate::search::{Goal, Settings, Step};
 use crate::{FaceResult, Surrogate, thresholds};
 
@@ -42,19 +42,6 @@ impl From<&Face> for FaceBox {
             score: face.score,
         }
     }
-}
-
-/// The makeup a request resolved to.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-pub struct MakeupReport {
-    /// The makeup as asked for.
-    pub asked: Makeup,
-    /// The words the search followed (a preset's prompt); absent for a reference photo's look.
-    pub prompt: Option<String>,
-    /// Words not understood, in prompt order.
-    pub not_understood: Vec<String>,
-    /// Clauses that name a colour but no region to put it on.
-    pub no_region: Vec<String>,
 }
 
 /// The search settings a protection ran with.

@@ -1,23 +1,19 @@
 //! What a person asks for, as one typed request: the CLI builds it from its arguments, the
-//! browser from the page's options (the same JSON, through `serde`), and [`run_async`] carries
-//! it out, returning the one [`ProtectReport`] that both print or show.
+//! browser from the page's options (the same JSON, through `serde`), and
+//! [`crate::run::run_async`] carries it out, returning the one [`crate::ProtectReport`] that
+//! both print or show.
 //!
 //! The rules that used to live in each front end are here once: which faces a request picks,
 //! what its makeup resolves to (and when that is an error), how its expert settings override
 //! its strength's, and what each mode compares against.
 
-use std::ops::ControlFlow;
-
-use facecloak_device::BackendInfo;
-use facecloak_face::{Face, Faces, Image, Mesh};
+use facecloak_face::{Face, Faces, Mesh};
 use facecloak_makeup::{Targets, presets, prompt};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
-use web_time::Instant;
 
-use crate::report::{FaceBox, MakeupReport, ProtectReport, SettingsUsed, StepProgress};
 use crate::search::{Goal, Mode, Settings, Strength};
-use crate::{ProtectError, Surrogate, metrics, protect_async};
+use crate::{ProtectError, metrics};
 
 /// How the makeup is asked for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -134,6 +130,19 @@ pub enum RequestError {
     Size(#[from] metrics::SizeMismatch),
 }
 
+/// The makeup a request resolved to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct MakeupReport {
+    /// The makeup as asked for.
+    pub asked: Makeup,
+    /// The words the search followed (a preset's prompt); absent for a reference photo's look.
+    pub prompt: Option<String>,
+    /// Words not understood, in prompt order.
+    pub not_understood: Vec<String>,
+    /// Clauses that name a colour but no region to put it on.
+    pub no_region: Vec<String>,
+}
+
 /// A request's makeup made concrete: the search's targets and what the report says of them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResolvedMakeup {
@@ -235,73 +244,6 @@ impl ProtectRequest {
             Goal::Impersonate => Mode::Impersonate { targets: target.ok_or(RequestError::NoTarget)?.to_vec() },
         })
     }
-}
-
-/// What [`run_async`] works on besides the request: the photo, what was found in it, the
-/// recognizers, the impersonation target, and where it runs.
-pub struct Job<'a> {
-    /// The photo, upright.
-    pub photo: &'a Image,
-    /// Its faces (`facecloak_face::find_faces`).
-    pub found: &'a Faces,
-    /// The recognizers to attack, on an autodiff device.
-    pub surrogates: &'a [&'a Surrogate],
-    /// The target's embedding per surrogate, when impersonating.
-    pub target: Option<&'a [Vec<f32>]>,
-    /// What the search runs on, for the report.
-    pub backend: &'a BackendInfo,
-}
-
-/// Carries out `request` with the makeup it resolved to: every chosen face searched and pasted
-/// back. `progress` sees each step (and, every `preview_every` steps, the made-up face);
-/// breaking cancels the rest. Returns the protected photo and its report.
-pub async fn run_async(
-    request: &ProtectRequest,
-    makeup: &ResolvedMakeup,
-    job: &Job<'_>,
-    progress: &mut dyn FnMut(&StepProgress, Option<&Image>) -> ControlFlow<()>,
-) -> Result<(Image, ProtectReport), RequestError> {
-    let started = Instant::now();
-    let settings = request.settings()?;
-    let chosen = request.choose(job.found)?;
-    let mode = request.search_mode(job.target)?;
-    let faces = chosen.len();
-    let protected =
-        protect_async(job.photo, &chosen, job.surrogates, &makeup.targets, &mode, &settings, &mut |face, step| {
-            progress(&StepProgress::new(face, faces, step, job.surrogates), step.preview.as_ref())
-        })
-        .await?;
-    let ssim = metrics::ssim(job.photo, &protected.image)?;
-    let psnr = metrics::psnr(job.photo, &protected.image)?;
-    let report = ProtectReport {
-        input: None,
-        output: None,
-        width: job.photo.width,
-        height: job.photo.height,
-        request: request.clone(),
-        makeup: makeup.report.clone(),
-        settings: SettingsUsed::from(&settings),
-        backend: job.backend.clone(),
-        faces: protected.faces.iter().map(|face| crate::report::FaceReport::new(face, request.mode)).collect(),
-        too_small: job.found.too_small.iter().map(FaceBox::from).collect(),
-        ssim,
-        psnr_db: psnr.is_finite().then_some(psnr),
-        seconds: started.elapsed().as_secs_f32(),
-        naturalness_limits: facecloak_makeup::naturalness::LIMITS,
-        protocol: crate::report::protocol(request.mode),
-    };
-    Ok((protected.image, report))
-}
-
-/// [`run_async`], blocking (natively).
-#[cfg(not(target_family = "wasm"))]
-pub fn run(
-    request: &ProtectRequest,
-    makeup: &ResolvedMakeup,
-    job: &Job<'_>,
-    progress: &mut dyn FnMut(&StepProgress, Option<&Image>) -> ControlFlow<()>,
-) -> Result<(Image, ProtectReport), RequestError> {
-    pollster::block_on(run_async(request, makeup, job, progress))
 }
 
 #[cfg(test)]

@@ -20,10 +20,10 @@ use facecloak_makeup::{AppliedPigment, Look};
 use ts_rs::{Config, TS, TypeVisitor};
 
 use crate::report::{
-    Analysis, FaceBox, FaceReport, MakeupReport, Preset, PromptPreview, ProtectReport, RecognizerScore, SettingsUsed,
-    StepProgress, Verdict,
+    Analysis, FaceBox, FaceReport, Preset, PromptPreview, ProtectReport, RecognizerScore, SettingsUsed, StepProgress,
+    Verdict,
 };
-use crate::request::{Expert, Makeup, ProtectRequest};
+use crate::request::{Expert, Makeup, MakeupReport, ProtectRequest};
 use crate::search::{Goal, Strength};
 
 /// Where the generated files live, from the repository root.
