@@ -80,7 +80,8 @@ pub struct Args {
     /// Directory with the face models.
     #[arg(long)]
     models: Option<PathBuf>,
-    /// Print one JSON object per photo on stdout instead of text.
+    /// Print each photo's report on stdout, one JSON line per photo, instead of text: the same
+    /// document as its NAME.EXT.json sidecar (`{input, error}` for a photo that failed).
     #[arg(long)]
     json: bool,
     /// JPEG quality of JPEG outputs.
