@@ -138,7 +138,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let surrogate_refs: Vec<&Surrogate> = surrogates.iter().collect();
 
     let request = request(&args);
-    request.settings()?;
+    // Checked once for the batch (and the steps known for the progress bars).
+    let steps = request.settings()?.steps;
     let makeup = match &request.makeup {
         Makeup::Reference(_) => {
             let path = args.reference.as_ref().context("a reference look needs --reference IMG")?;
@@ -175,6 +176,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         backend: search_backend.info(),
         request: &request,
         makeup: &makeup,
+        steps,
     };
     let mut failures = 0;
     for (i, input) in args.inputs.iter().enumerate() {
@@ -235,6 +237,8 @@ struct Shared<'a> {
     backend: &'a BackendInfo,
     request: &'a ProtectRequest,
     makeup: &'a ResolvedMakeup,
+    /// Most steps per face.
+    steps: usize,
 }
 
 fn protect_one(shared: &Shared, input: &Path, label: &str) -> anyhow::Result<ProtectReport> {
@@ -244,7 +248,7 @@ fn protect_one(shared: &Shared, input: &Path, label: &str) -> anyhow::Result<Pro
     for small in &found.too_small {
         eprintln!("{label}: {}", crate::too_small(small));
     }
-    let steps = shared.request.settings()?.steps;
+    let steps = shared.steps;
     let faces = found.faces.len();
     let bar = if args.json || !std::io::stderr().is_terminal() {
         ProgressBar::hidden()

@@ -21,26 +21,21 @@ import type {
   Request,
 } from './protocol';
 
-/** The progress of one kind, without its tag. */
-export type ProgressOf<K extends Progress['kind']> = Omit<Extract<Progress, { kind: K }>, 'kind'>;
+/** The progress of one kind. */
+export type ProgressOf<K extends Progress['kind']> = Extract<Progress, { kind: K }>;
 
 export interface CallOptions<K extends Progress['kind'] = Progress['kind']> {
   signal?: AbortSignal;
   onProgress?: (progress: ProgressOf<K>) => void;
 }
 
-/** A callback for progress of kind `kind` only, as the pending call's handler of any progress. */
-function only<K extends Progress['kind']>(kind: K, options: CallOptions<K>): { signal?: AbortSignal; onProgress?: (p: Progress) => void } {
-  const { signal, onProgress } = options;
-  if (!onProgress) return { signal };
-  return {
-    signal,
-    onProgress: (progress) => {
-      if (progress.kind !== kind) return;
-      const { kind: _tag, ...rest } = progress;
-      onProgress(rest as unknown as ProgressOf<K>);
-    },
-  };
+/** What a pending call is given: any progress the worker sends for it. */
+type AnyProgress = { signal?: AbortSignal; onProgress?: (progress: Progress) => void };
+
+/** `options` with a callback that hears progress of kind `kind` only. */
+function only<K extends Progress['kind']>(kind: K, { signal, onProgress }: CallOptions<K>): AnyProgress {
+  const isKind = (progress: Progress): progress is ProgressOf<K> => progress.kind === kind;
+  return { signal, onProgress: onProgress && ((progress) => isKind(progress) && onProgress(progress)) };
 }
 
 export class EngineCrashedError extends Error {
@@ -168,7 +163,7 @@ export class EngineClient {
   #call<M extends Method>(
     method: M,
     params: EngineApi[M]['params'],
-    options: { signal?: AbortSignal; onProgress?: (p: Progress) => void },
+    options: AnyProgress,
   ): Promise<EngineApi[M]['result']> {
     const { signal, onProgress } = options;
     if (signal?.aborted) return Promise.reject(abortError(signal));
