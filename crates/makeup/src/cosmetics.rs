@@ -297,6 +297,12 @@ pub fn colour_offset(v: [f32; 3], budget: f32) -> [f32; 3] {
     [v[0] * budget / norm, v[1] * budget / (1.5 * norm), v[2] * budget / (1.5 * norm)]
 }
 
+/// How far a pigment worn again ([`Targets::worn`]) may move from the colour it was applied in
+/// on the person's other photo: the colour budget then (ΔE in [`colour_offset`]'s weighting).
+/// About one just-noticeable difference (CIEDE2000 ≈ 1), so that one person's photos in a set
+/// show one look, as a person wears one look on one day.
+pub const WORN_BUDGET: f32 = 1.0;
+
 /// What the makeup is, in numbers: for reports and the naturalness measures.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct Look {
@@ -457,6 +463,12 @@ impl Cosmetics {
         if !facecloak_face::mesh::is_whole(landmarks) {
             return Err(EncodeError::Landmarks(landmarks.len()));
         }
+        // Pigments worn before keep to their colours there.
+        let mut bounds = *bounds;
+        if targets.worn.is_some() {
+            bounds.colour = bounds.colour.min(WORN_BUDGET);
+        }
+        let bounds = &bounds;
         let n = size * size;
         let anatomy = Anatomy::new(face, landmarks, regions);
         let kinds = kinds(bounds, anatomy.eye_distance);
@@ -491,8 +503,15 @@ impl Cosmetics {
                 .or(if request.is_none() { unasked } else { None })
                 .map(lab::srgb_to_lab)
                 .unwrap_or_else(|| own(p));
-            pigment_targets.push((colour, request.is_some()));
+            // Worn before by this person: the colour applied there, by the pigment's name.
+            let worn = targets
+                .worn
+                .as_ref()
+                .and_then(|look| look.pigments.iter().find(|w| w.name == p.name()))
+                .map(|w| lab::srgb_to_lab(w.applied));
+            pigment_targets.push((worn.unwrap_or(colour), request.is_some()));
         }
+
         let intensity = |region: Region| targets.get(region).map(|t| t.intensity.clamp(0.0, 1.0));
         let amount = |region: Region| intensity(region).unwrap_or(UNREQUESTED_START);
         start[LIPS_COVER] = amount(Region::Lips);

@@ -26,7 +26,9 @@ pub mod prompt;
 pub mod reference;
 mod synth;
 
-pub use cosmetics::{AppliedPigment, Bounds, Cosmetics, EncodeError, Light, Look, PARAMETERS, Pigment, colour_offset};
+pub use cosmetics::{
+    AppliedPigment, Bounds, Cosmetics, EncodeError, Light, Look, PARAMETERS, Pigment, WORN_BUDGET, colour_offset,
+};
 pub use generator::{Generator, Latent};
 pub use synth::{SCALES, Synthesiser};
 
@@ -50,6 +52,10 @@ pub struct Targets {
     /// How much of the shaping freedoms the request asks for (the search may use them
     /// within its bounds either way).
     pub shaping: Shaping,
+    /// The pigments this person wore on another photo of the same set, to wear again: each
+    /// pigment then aims at the colour applied there, within [`WORN_BUDGET`] instead of the
+    /// strength's colour budget (coverage, shapes and light stay the search's).
+    pub worn: Option<Look>,
 }
 
 /// Requested amounts (0–1) of the freedoms that are light and line rather than colour;
@@ -77,6 +83,12 @@ impl Targets {
     /// Sets the target of `region`.
     pub fn set(&mut self, region: Region, target: Target) {
         self.targets[index(region)] = Some(target);
+    }
+
+    /// These targets, worn in the pigments of `look` (another photo of the same person).
+    pub fn wearing(mut self, look: Look) -> Targets {
+        self.worn = Some(look);
+        self
     }
 
     /// Whether no region has a target and no shaping is asked for.

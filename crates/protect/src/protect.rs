@@ -51,6 +51,23 @@ pub struct FaceResult {
     pub naturalness: Option<Naturalness>,
 }
 
+impl FaceResult {
+    /// A face left as it was (`cancelled`: because the protection was cancelled before it).
+    pub fn untouched(face: Face, cancelled: bool) -> FaceResult {
+        FaceResult {
+            face,
+            steps: 0,
+            converged: false,
+            cancelled,
+            skipped: true,
+            similarities: Vec::new(),
+            seconds: 0.0,
+            look: None,
+            naturalness: None,
+        }
+    }
+}
+
 /// One surrogate's similarity to the mode's reference: the face's own embedding in the
 /// original photo when dodging (so `before` is 1), the target's when impersonating.
 #[derive(Debug, Clone, PartialEq)]
@@ -100,12 +117,30 @@ pub async fn protect_async(
     settings: &Settings,
     progress: &mut dyn FnMut(usize, &Step) -> ControlFlow<()>,
 ) -> Result<Protected, ProtectError> {
+    protect_onto(photo, photo.clone(), faces, surrogates, makeup, mode, settings, progress).await
+}
+
+/// [`protect_async`], pasting into `canvas` (`photo` with other faces already protected)
+/// rather than a fresh copy of `photo`; the faces are searched and measured on `photo`, the
+/// original. Lets a caller protect a photo's faces one at a time, each with its own makeup,
+/// holding no more copies of the photo than one protection does.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn protect_onto(
+    photo: &Image,
+    canvas: Image,
+    faces: &[(Face, Mesh)],
+    surrogates: &[&Surrogate],
+    makeup: &Targets,
+    mode: &Mode,
+    settings: &Settings,
+    progress: &mut dyn FnMut(usize, &Step) -> ControlFlow<()>,
+) -> Result<Protected, ProtectError> {
     if let Mode::Impersonate { targets } = mode
         && targets.len() != surrogates.len()
     {
         return Err(ProtectError::Targets(surrogates.len()));
     }
-    let mut image = photo.clone();
+    let mut image = canvas;
     let mut results = Vec::with_capacity(faces.len());
     let mut cancelled = false;
     let device = surrogates.first().map(|s| s.device().clone());
@@ -121,17 +156,7 @@ pub async fn protect_async(
     }
     for (index, (face, mesh)) in faces.iter().enumerate() {
         let start = Instant::now();
-        let mut result = FaceResult {
-            face: face.clone(),
-            steps: 0,
-            converged: false,
-            cancelled,
-            skipped: true,
-            similarities: Vec::new(),
-            seconds: 0.0,
-            look: None,
-            naturalness: None,
-        };
+        let mut result = FaceResult::untouched(face.clone(), cancelled);
         let framed = Framed::new(mesh);
         let crops: Option<Vec<_>> = surrogates.iter().map(|s| s.crop().from_photo(face, mesh)).collect();
         let (Some(framed), Some(crops), Some(device), false) = (framed, crops, &device, cancelled) else {

@@ -14,8 +14,9 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::request::{MakeupReport, ProtectRequest};
+use crate::verify::Verification;
 use crate::search::{Goal, Settings, Step};
-use crate::{FaceResult, Surrogate, thresholds};
+use crate::{Comparison, FaceResult, Surrogate, thresholds};
 
 /// A face's box in photo pixels (top-left corner and size) with its detection score.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, TS)]
@@ -90,12 +91,25 @@ pub enum Verdict {
     Unprotected,
 }
 
+/// What a recognizer was to the search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// The search attacked it: it saw the makeup's every step, so its scores are white-box.
+    Attacked,
+    /// It only judges the result: the makeup was never optimised against it, so it stands in
+    /// for a recognizer nobody here knows ([`crate::surrogate::INDEPENDENT_JUDGE`]).
+    Judge,
+}
+
 /// One recognizer's similarity to the mode's reference, before and after, against its
 /// threshold at a 1 % false-accept rate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct RecognizerScore {
     /// The recognizer.
     pub name: String,
+    /// Attacked by the search, or only judging.
+    pub role: Role,
     /// Its threshold at FAR 1 % ([`thresholds::PROVENANCE`]).
     pub threshold: f32,
     /// Cosine to the reference before protection (1 when dodging: the reference is this very
@@ -105,6 +119,24 @@ pub struct RecognizerScore {
     pub after: f32,
     /// Whether the protection worked against it.
     pub verdict: Verdict,
+}
+
+impl RecognizerScore {
+    /// The score of `comparison`, by a recognizer in `role`, for a protection towards `goal`.
+    pub fn new(comparison: &Comparison, role: Role, goal: Goal) -> RecognizerScore {
+        RecognizerScore {
+            name: comparison.recognizer.clone(),
+            role,
+            threshold: comparison.threshold,
+            before: comparison.before,
+            after: comparison.after,
+            verdict: if goal.achieved(comparison.after, comparison.threshold) {
+                Verdict::Protected
+            } else {
+                Verdict::Unprotected
+            },
+        }
+    }
 }
 
 /// What happened to one face.
@@ -124,8 +156,12 @@ pub struct FaceReport {
     pub skipped: bool,
     /// Seconds spent on it.
     pub seconds: f32,
-    /// Per recognizer attacked.
+    /// Per recognizer: the attacked ones, then the judges.
     pub recognizers: Vec<RecognizerScore>,
+    /// The protected face checked against the person's other photos, when any were given.
+    pub verification: Option<Verification>,
+    /// Whether it wears the pigments this person wore on an earlier photo of the set.
+    pub wore_again: bool,
     /// The makeup applied; absent when skipped.
     pub look: Option<Look>,
     /// How natural the result measured; absent when skipped.
@@ -135,7 +171,8 @@ pub struct FaceReport {
 }
 
 impl FaceReport {
-    /// The report of one face protected towards `goal`.
+    /// The report of one face protected towards `goal` (its recognizers all attacked; judges
+    /// and a verification are added by [`crate::run`]).
     pub fn new(result: &FaceResult, goal: Goal) -> FaceReport {
         FaceReport {
             face: FaceBox::from(&result.face),
@@ -147,18 +184,10 @@ impl FaceReport {
             recognizers: result
                 .similarities
                 .iter()
-                .map(|s| RecognizerScore {
-                    name: s.recognizer.clone(),
-                    threshold: s.threshold,
-                    before: s.before,
-                    after: s.after,
-                    verdict: if goal.achieved(s.after, s.threshold) {
-                        Verdict::Protected
-                    } else {
-                        Verdict::Unprotected
-                    },
-                })
+                .map(|s| RecognizerScore::new(s, Role::Attacked, goal))
                 .collect(),
+            verification: None,
+            wore_again: false,
             look: result.look.clone(),
             naturalness: result.naturalness,
             over_limits: result.naturalness.map(|n| n.breaks(&LIMITS)).unwrap_or_default(),
@@ -201,6 +230,74 @@ pub struct ProtectReport {
     pub naturalness_limits: Limits,
     /// How the similarities are measured, in words, for printing beside them.
     pub protocol: String,
+    /// What this version's protection measured on recognizers it did not attack, and what no
+    /// measurement can promise.
+    pub transfer: Transfer,
+}
+
+/// What the protection this version ships measured against recognizers held out of the search
+/// (`facecloak eval --leave-one-out`), with its protocol, and its limits in words: shipped in
+/// every report so that the result card, the widget's events and the CLI's sidecar say the same.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct Transfer {
+    /// When and on what it was measured.
+    pub measured: String,
+    /// How.
+    pub protocol: String,
+    /// Per held-out recognizer.
+    pub held_out: Vec<HeldOut>,
+    /// What it cannot promise.
+    pub caveat: String,
+}
+
+/// One held-out recognizer's protection success rate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct HeldOut {
+    /// The recognizer.
+    pub recognizer: String,
+    /// Share of counted pairs it no longer matched, 0–1.
+    pub psr: f32,
+    /// Pairs counted (those it matched before protection).
+    pub pairs: usize,
+}
+
+/// The leave-one-out run behind [`Transfer`]: commit db8f4b7 of 2026-12-02, `facecloak eval
+/// --leave-one-out --strength medium` with the berry preset and the four default surrogates
+/// (the session note of that day has the whole table, also at FAR 0.1 % and after JPEG).
+/// FaceRecognitionNet, the independent judge, was never attacked in any fold.
+const HELD_OUT: [(&str, f32, usize); 5] = [
+    ("faceres", 0.143, 14),
+    ("faceres-deep", 0.40, 10),
+    ("mobileface", 0.333, 6),
+    ("mobilefacenet", 0.0, 14),
+    ("face-recognition-net", 0.433, 30),
+];
+
+impl Transfer {
+    /// This version's measurement.
+    pub fn measured() -> Transfer {
+        Transfer {
+            measured: "2026-12-02, facecloak commit db8f4b7, on the 12 colour face photos of the team's test set, \
+                       each protected once per fold (36 protections)"
+                .into(),
+            protocol: "leave-one-out by model family: each family is held out of the search in turn and scores \
+                       only the photos protected against the others (faceres and faceres-deep are one family; \
+                       face-recognition-net, never attacked, scores every fold); medium strength, the berry look, \
+                       dodging; a pair is a protected photo and another photo of the same person, counted when the \
+                       recognizer matched them before protection, protected when it no longer does at its \
+                       FAR 1 % threshold"
+                .into(),
+            held_out: HELD_OUT
+                .iter()
+                .map(|&(recognizer, psr, pairs)| HeldOut { recognizer: recognizer.into(), psr, pairs })
+                .collect(),
+            caveat: "These are small counts on a few dozen photos, not a promise. A recognizer this version never \
+                     saw may still match you, and one trained later, or trained on protected photos, may match \
+                     you even where these did not; the ArcFace-trained model (mobilefacenet), the kind real \
+                     services resemble, was the hardest to fool."
+                .into(),
+        }
+    }
 }
 
 /// How a report's similarities are measured, in words.

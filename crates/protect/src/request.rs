@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::search::{Goal, Mode, Settings, Strength};
+use crate::surrogate::{INDEPENDENT_JUDGE, Surrogate};
 use crate::{ProtectError, metrics};
 
 /// How the makeup is asked for.
@@ -91,6 +92,38 @@ pub struct ProtectRequest {
     /// Overrides of the strength's settings.
     #[serde(default)]
     pub expert: Expert,
+    /// Which recognizers the search attacks; the rest only judge.
+    #[serde(default)]
+    pub attack: Attack,
+    /// The set of photos this one belongs to (any number the caller picks per set): within a
+    /// set the same person wears the same pigments ([`crate::wardrobe`]); absent: a photo on
+    /// its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set: Option<u32>,
+}
+
+/// Which of the loaded recognizers the search attacks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Attack {
+    /// All but the independent judge ([`INDEPENDENT_JUDGE`]), which only judges the result: so
+    /// every report holds one score from a model the makeup was not optimised against.
+    #[default]
+    KeepJudge,
+    /// Every recognizer loaded; then no score in the report is independent.
+    All,
+}
+
+impl Attack {
+    /// `recognizers` split into those the search attacks and those that only judge, each with
+    /// its index in `recognizers`.
+    pub fn split<'a>(self, recognizers: &[&'a Surrogate]) -> (Vec<(usize, &'a Surrogate)>, Vec<(usize, &'a Surrogate)>) {
+        recognizers
+            .iter()
+            .copied()
+            .enumerate()
+            .partition(|(_, r)| self == Attack::All || r.name() != INDEPENDENT_JUDGE)
+    }
 }
 
 /// Why a request cannot be carried out.
@@ -119,6 +152,17 @@ pub enum RequestError {
     /// Impersonation without a target.
     #[error("impersonation needs a target photo")]
     NoTarget,
+    /// Every recognizer loaded only judges.
+    #[error("no recognizer to attack: {INDEPENDENT_JUDGE} only judges unless every recognizer is attacked")]
+    NoSurrogate,
+    /// A target or reference embedding per recognizer was not given.
+    #[error("{recognizers} recognizers but {embeddings} target embeddings")]
+    Targets {
+        /// Recognizers given.
+        recognizers: usize,
+        /// Target embeddings given.
+        embeddings: usize,
+    },
     /// More steps than [`MAX_STEPS`], or none.
     #[error("steps must be between 1 and {MAX_STEPS}, not {0}")]
     Steps(usize),

