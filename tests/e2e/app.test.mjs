@@ -16,8 +16,10 @@ import { artifacts, foreignRequests, launch, openApp, root, screenshot, serveApp
 
 const ASTRONAUT = join(root, 'fixtures', 'astronaut.png');
 const AXE = join(root, 'node_modules', 'axe-core', 'axe.min.js');
-// The recognizers the app ships and attacks (scripts/build.mjs; DEFAULT_SURROGATES).
+// The recognizers the app ships and attacks (scripts/build.mjs; DEFAULT_SURROGATES), and the one
+// it ships that only judges (INDEPENDENT_JUDGE).
 const SURROGATES = ['faceres', 'faceres-deep', 'mobileface', 'mobilefacenet'];
+const JUDGE = 'face-recognition-net';
 
 let app;
 before(async () => {
@@ -62,7 +64,7 @@ async function choosePhoto(page, path = ASTRONAUT) {
 
 async function setSteps(page, steps, strength = 'low') {
   await page.locator(`input[name=strength][value=${strength}]`).check();
-  if (!(await page.locator('#steps').isVisible())) await page.locator('details summary').click();
+  if (!(await page.locator('#steps').isVisible())) await page.locator('#advanced summary').click();
   await page.locator('#steps').fill(String(steps));
 }
 
@@ -75,10 +77,68 @@ async function protect(page) {
   return (Date.now() - started) / 1000;
 }
 
-async function scores(page) {
-  return page.locator('#scores .score').evaluateAll((rows) =>
+/** The result card's scores by the recognizers in `role`: `attacked` (the search's surrogates) or `judge`. */
+async function scores(page, role = 'attacked') {
+  return page.locator(`#scores .score[data-role=${role}]`).evaluateAll((rows) =>
     rows.map((r) => ({ name: r.dataset.recognizer, before: +r.dataset.before, after: +r.dataset.after, threshold: +r.dataset.threshold })),
   );
+}
+
+/** The entries of a zip archive of stored (uncompressed) files, as `zip.ts` writes them,
+ * read by its local headers (APPNOTE 4.3.7). */
+function unzipStored(bytes) {
+  const entries = [];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = 0;
+  while (view.getUint32(at, true) === 0x04034b50) {
+    const method = view.getUint16(at + 8, true);
+    const [time, date] = [view.getUint16(at + 10, true), view.getUint16(at + 12, true)];
+    const crc = view.getUint32(at + 14, true);
+    const size = view.getUint32(at + 18, true);
+    const nameLength = view.getUint16(at + 26, true);
+    const extraLength = view.getUint16(at + 28, true);
+    const name = bytes.subarray(at + 30, at + 30 + nameLength).toString('utf8');
+    const start = at + 30 + nameLength + extraLength;
+    const data = bytes.subarray(start, start + size);
+    assert.equal(method, 0, `${name} is stored`);
+    assert.deepEqual([time, date, extraLength], [0, 33, 0], `${name} carries no timestamp or extra field`);
+    assert.equal(crc32(data), crc, `${name}'s CRC-32`);
+    entries.push({ name, data });
+    at = start + size;
+  }
+  assert.equal(view.getUint32(at, true), 0x02014b50, 'the central directory follows the files');
+  return entries;
+}
+
+/** The chunk types of a PNG, in order. */
+function pngChunks(bytes) {
+  const types = [];
+  for (let at = 8; at < bytes.length; ) {
+    const length = bytes.readUInt32BE(at);
+    types.push(bytes.subarray(at + 4, at + 8).toString('latin1'));
+    at += 12 + length;
+  }
+  return types;
+}
+
+/** The batch list's rows: name, state, what it says, and its data. */
+async function batchRows(page) {
+  return page.locator('#batch-list tbody tr').evaluateAll((rows) =>
+    rows.map((r) => ({
+      name: r.dataset.name,
+      state: r.dataset.state,
+      text: r.querySelector('.state').textContent,
+      download: r.querySelector('a')?.getAttribute('download') ?? null,
+      memory: r.dataset.memory ? Number(r.dataset.memory) : null,
+      pigments: r.dataset.pigments ? JSON.parse(r.dataset.pigments) : null,
+    })),
+  );
+}
+
+async function downloadZip(page) {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#download-all').click()]);
+  assert.equal(download.suggestedFilename(), 'facecloak-protected.zip');
+  return unzipStored(readFileSync(await download.path()));
 }
 
 function decodePng(bytes) {
@@ -137,6 +197,13 @@ describe('without WebGPU (CPU fallback)', () => {
     const measured = await scores(page);
     assert.deepEqual(measured.map((s) => s.name), SURROGATES);
     for (const s of measured) assert.ok(s.after < s.before - 0.01, `${s.name}: ${s.before} → ${s.after}`);
+    // The independent judge scores it too, labelled as never attacked, and the card says which
+    // models were attacked and which only judged, and what the protection measured held out.
+    assert.deepEqual((await scores(page, 'judge')).map((s) => s.name), [JUDGE]);
+    assert.match(await page.locator(`.score[data-role=judge]`).textContent(), /independent judge — not attacked/);
+    assert.match(await page.locator('#protocol').textContent(), new RegExp(`Only judging, never attacked: ${JUDGE}`));
+    assert.match(await page.locator('#transfer').textContent(), /leave-one-out by model family/);
+    assert.match(await page.locator('#caveat').textContent(), /trained on protected photos/);
     // The card says what makeup was applied and how natural it measured.
     assert.match(await page.locator('.look summary').first().textContent(), /left\/right [\d.]+ ΔE \(≤ 2\), bare-skin hue [\d.]+ \(≤ 1\)/);
     assert.match(await page.locator('.look').first().textContent(), /lipstick: #[0-9a-f]{6} \(asked #[0-9a-f]{6}, [\d.]+ ΔE00\)/);
@@ -293,8 +360,111 @@ describe('without WebGPU (CPU fallback)', () => {
     header.writeUInt32BE(side + 1, 20);
     header.writeUInt32BE(crc32(header.subarray(12, 29)), 29);
     await page.locator('#photo-input').setInputFiles({ name: 'too-large.png', mimeType: 'image/png', buffer: header });
-    await until(page, () => /too-large/.test(document.querySelector('#photo-status').textContent));
+    // "Finding the faces in too-large.png…" shows first; wait for the engine's answer, not that.
+    await until(page, () => document.documentElement.dataset.state === 'error' && /too-large/.test(document.querySelector('#photo-status').textContent));
     assert.match(await page.locator('#photo-status').textContent(), new RegExp(`more than the ${limit} accepted`));
+    await context.close();
+  });
+
+  test('a set of four photos: two protected with one look, a photo without a face and a corrupt one reported, all downloaded as one zip', async () => {
+    const { page, context, errors } = await openApp(browser, app.origin, '/?backend=cpu');
+    await modelsReady(page);
+    const blank = new PNG({ width: 64, height: 64 });
+    blank.data.fill(200);
+    // A second photo of the same person: the astronaut mirrored (other pixels, same face).
+    const original = PNG.sync.read(readFileSync(ASTRONAUT));
+    const mirrored = new PNG({ width: original.width, height: original.height });
+    for (let y = 0; y < original.height; y++) {
+      for (let x = 0; x < original.width; x++) {
+        original.data.copy(mirrored.data, (y * original.width + x) * 4, (y * original.width + original.width - 1 - x) * 4, (y * original.width + original.width - x) * 4);
+      }
+    }
+    await page.locator('#photo-input').setInputFiles([
+      { name: 'astronaut.png', mimeType: 'image/png', buffer: readFileSync(ASTRONAUT) },
+      { name: 'astronaut-mirrored.png', mimeType: 'image/png', buffer: PNG.sync.write(mirrored) },
+      { name: 'wall.png', mimeType: 'image/png', buffer: PNG.sync.write(blank) },
+      { name: 'broken.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('\xff\xd8\xff\xe0 not really a jpeg', 'latin1') },
+    ]);
+    await until(page, () => document.documentElement.dataset.state === 'batch');
+    assert.match(await page.locator('#protect').textContent(), /Protect all 4 photos/);
+    await setSteps(page, 1);
+    await page.locator('#protect').click();
+    await until(page, () => document.documentElement.dataset.state === 'batch-done', 600_000);
+    await screenshot(page, 'app-batch');
+    const rows = await batchRows(page);
+    assert.deepEqual(rows.map((r) => [r.name, r.state]), [
+      ['astronaut.png', 'done'],
+      ['astronaut-mirrored.png', 'done'],
+      ['wall.png', 'failed'],
+      ['broken.jpg', 'failed'],
+    ], JSON.stringify(rows));
+    assert.match(rows[2].text, /no face found/);
+    assert.match(rows[3].text, /could not be protected: .+/);
+    assert.match(await page.locator('#protect-status').textContent(), /2 of 4 photos protected, 2 could not be/);
+    // One person, one look: the second photo of Eileen Collins wears the first one's pigments.
+    assert.doesNotMatch(rows[0].text, /same look/);
+    assert.match(rows[1].text, /the same look as on an earlier photo of this person/);
+    const [first, second] = [rows[0].pigments[0], rows[1].pigments[0]];
+    for (const [k, pigment] of first.entries()) {
+      const distance = Math.hypot(...pigment.applied.map((v, c) => v - second[k].applied[c]));
+      assert.ok(distance < 6, `${pigment.name}: ${pigment.applied} then ${second[k].applied}`);
+    }
+    // The zip: the two protected photos, named after the originals, pixels only.
+    const entries = await downloadZip(page);
+    assert.deepEqual(entries.map((e) => e.name), ['astronaut.protected.png', 'astronaut-mirrored.protected.png']);
+    assert.deepEqual(rows.slice(0, 2).map((r) => r.download), ['astronaut.protected.png', 'astronaut-mirrored.protected.png']);
+    for (const { name, data } of entries) {
+      assert.deepEqual([...new Set(pngChunks(data))], ['IHDR', 'IDAT', 'IEND'], `${name} has no metadata chunk`);
+      const png = decodePng(data);
+      assert.deepEqual([png.width, png.height], [512, 512], name);
+    }
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  test('cancel in the middle of a set keeps the photos already protected', async () => {
+    const { page, context, errors } = await openApp(browser, app.origin, '/?backend=cpu');
+    await modelsReady(page);
+    const astronaut = readFileSync(ASTRONAUT);
+    await page.locator('#photo-input').setInputFiles(['a', 'b', 'c'].map((n) => ({ name: `${n}.png`, mimeType: 'image/png', buffer: astronaut })));
+    await until(page, () => document.documentElement.dataset.state === 'batch');
+    await setSteps(page, 6);
+    await page.locator('#protect').click();
+    await until(page, () => document.querySelector('#batch-list tbody tr:nth-child(2)')?.dataset.state === 'running', 600_000);
+    await page.locator('#cancel').click();
+    await until(page, () => document.documentElement.dataset.state === 'batch-done');
+    const rows = await batchRows(page);
+    assert.deepEqual(rows.map((r) => [r.name, r.state]), [['a.png', 'done'], ['b.png', 'cancelled'], ['c.png', 'cancelled']], JSON.stringify(rows));
+    assert.match(await page.locator('#protect-status').textContent(), /Cancelled\. 1 of 3 photos protected; the finished ones are kept/);
+    const entries = await downloadZip(page);
+    assert.deepEqual(entries.map((e) => e.name), ['a.protected.png']);
+    // The engine is ready again for the rest.
+    await modelsReady(page);
+    assert.equal(await page.locator('#protect').isDisabled(), false);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  test('memory stays flat over a set of 20 protections in one tab', async () => {
+    const { page, context, errors } = await openApp(browser, app.origin, '/?backend=cpu');
+    await modelsReady(page);
+    const astronaut = readFileSync(ASTRONAUT);
+    const names = Array.from({ length: 20 }, (_, i) => `astronaut-${String(i + 1).padStart(2, '0')}.png`);
+    await page.locator('#photo-input').setInputFiles(names.map((name) => ({ name, mimeType: 'image/png', buffer: astronaut })));
+    await until(page, () => document.documentElement.dataset.state === 'batch');
+    await setSteps(page, 1);
+    await page.locator('#protect').click();
+    await until(page, () => document.documentElement.dataset.state === 'batch-done', 900_000);
+    const rows = await batchRows(page);
+    assert.deepEqual(rows.map((r) => r.state), names.map(() => 'done'), JSON.stringify(rows.map((r) => r.text)));
+    const memory = rows.map((r) => r.memory);
+    const MiB = 2 ** 20;
+    // The first protection grows the module to what a protection needs; from then on the
+    // memory must not creep. Allowed: 32 MiB over 19 more protections of a 512×512 photo.
+    const growth = memory.at(-1) - memory[0];
+    console.log(`# wasm memory over 20 protections: ${(memory[0] / MiB).toFixed(0)} MiB after the first, ${(memory.at(-1) / MiB).toFixed(0)} MiB after the 20th (+${(growth / MiB).toFixed(1)} MiB)`);
+    assert.ok(growth <= 32 * MiB, `memory grew by ${(growth / MiB).toFixed(1)} MiB: ${memory.map((m) => (m / MiB).toFixed(0)).join(', ')}`);
+    assert.deepEqual(errors, []);
     await context.close();
   });
 
@@ -334,10 +504,33 @@ describe('without WebGPU (CPU fallback)', () => {
       const bitmap = await createImageBitmap(new Blob([bytes], { type: 'image/png' }));
       const element = document.querySelector('face-cloak');
       element.setAttribute('steps', '1');
+      // Another photo of the person (here the same one, as a second file): each report then
+      // checks the protected face against it, by every recognizer, the judge labelled.
+      const references = await element.setReferencePhotos([new File([bytes], 'me-again.png', { type: 'image/png' })]);
       const { blob, report } = await element.protect(bitmap);
-      return { type: blob.type, size: blob.size, faces: report.faces.length, width: report.width };
+      const check = report.faces[0].verification;
+      return {
+        type: blob.type,
+        size: blob.size,
+        faces: report.faces.length,
+        width: report.width,
+        references,
+        photos: check?.photos,
+        roles: check?.recognizers.map((r) => `${r.name}:${r.role}`),
+        before: check?.recognizers.map((r) => r.references[0].before),
+        status: element.shadowRoot.querySelector('[data-status]').textContent,
+      };
     }, readFileSync(ASTRONAUT).toString('base64'));
-    assert.deepEqual({ ...fromBitmap, size: fromBitmap.size > 100_000 }, { type: 'image/png', size: true, faces: 1, width: 512 });
+    assert.deepEqual(
+      { type: fromBitmap.type, size: fromBitmap.size > 100_000, faces: fromBitmap.faces, width: fromBitmap.width },
+      { type: 'image/png', size: true, faces: 1, width: 512 },
+    );
+    assert.deepEqual(fromBitmap.references, [{ name: 'me-again.png', faces: 1 }]);
+    assert.deepEqual(fromBitmap.photos, ['me-again.png']);
+    assert.deepEqual(fromBitmap.roles, [...SURROGATES.map((n) => `${n}:attacked`), `${JUDGE}:judge`]);
+    // The same photo: before protection every recognizer sees the very same face.
+    for (const before of fromBitmap.before) assert.ok(before > 0.999, JSON.stringify(fromBitmap.before));
+    assert.match(fromBitmap.status, /The independent judge face-recognition-net/);
     assert.deepEqual(visit.errors, []);
     assertOnlyOwnStaticFiles(visit.requests, app.origin);
     await context.close();
@@ -390,6 +583,55 @@ describe('with the team photos (CPU fallback)', { skip: skipFaces }, () => {
     for (const i of [0, 2, 3, 4]) {
       assert.equal(changed.filter((p) => near(boxes[i], p, 0)).length, 0, `face ${i + 1} (not chosen) is untouched`);
     }
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  test('"does it still recognise me?": Obama protected, checked against two of his other photos, with the independent judge', async () => {
+    const { page, context, errors } = await openApp(browser, app.origin, '/?backend=cpu');
+    await modelsReady(page);
+    await choosePhoto(page, join(FACES, 'face_recognition', 'obama.jpg'));
+    await page.locator('#reference-input').setInputFiles([
+      join(FACES, 'face_recognition', 'obama2.jpg'),
+      join(FACES, 'face_recognition', 'obama3.jpg'),
+    ]);
+    await until(page, () => document.documentElement.dataset.references === '2' || /not used/.test(document.querySelector('#references').textContent));
+    assert.match(await page.locator('#references').textContent(), /obama2\.jpg: ready.*obama3\.jpg: ready/);
+    await setSteps(page, 2);
+    await protect(page);
+    await screenshot(page, 'app-verification');
+    const check = page.locator('.verification');
+    assert.equal(await check.count(), 1);
+    const rows = await check.locator('tbody tr').evaluateAll((trs) =>
+      trs.map((tr) => ({
+        name: tr.dataset.recognizer,
+        role: tr.dataset.role,
+        outcome: tr.dataset.outcome,
+        label: tr.cells[0].textContent,
+        pairs: [...tr.querySelectorAll('td[data-before]')].map((td) => ({ before: +td.dataset.before, after: +td.dataset.after })),
+      })),
+    );
+    // Every recognizer, the attacked ones first, then the judge, labelled as such.
+    assert.deepEqual(rows.map((r) => [r.name, r.role]), [...SURROGATES.map((n) => [n, 'attacked']), [JUDGE, 'judge']]);
+    assert.match(rows.at(-1).label, /independent judge — not attacked/);
+    const scoresByName = new Map([...(await scores(page)), ...(await scores(page, 'judge'))].map((s) => [s.name, s]));
+    for (const row of rows) {
+      assert.equal(row.pairs.length, 2, `${row.name} compares with both other photos`);
+      const { threshold } = scoresByName.get(row.name);
+      const matchedBefore = row.pairs.some((p) => p.before > threshold);
+      const matchesAfter = row.pairs.some((p) => p.after > threshold);
+      // The outcome follows from the numbers shown.
+      assert.equal(row.outcome, matchesAfter ? 'still_matches' : matchedBefore ? 'protected' : 'never_matched', JSON.stringify(row));
+      // The protected face is a different face to them: every cosine moved.
+      for (const p of row.pairs) assert.notEqual(p.after, p.before, `${row.name}: ${JSON.stringify(p)}`);
+    }
+    // Obama's other photos are Obama to these recognizers before protection (else the check
+    // would say nothing); real recognizers on real photos.
+    assert.ok(rows.filter((r) => r.pairs.some((p) => p.before > scoresByName.get(r.name).threshold)).length >= 3, JSON.stringify(rows));
+    const says = await check.locator('.says').textContent();
+    assert.match(says, /^(Protected|Partly protected|Not protected|Inconclusive):/);
+    assert.match(says, new RegExp(`The independent judge ${JUDGE}, which the makeup was never optimised against, (no longer matches you|still matches you|did not match you even before)\\.`));
+    console.log(`# verification after 2 low steps: ${says}`);
     assert.deepEqual(errors, []);
     await context.close();
   });

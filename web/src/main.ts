@@ -5,6 +5,7 @@
 
 import { EngineClient } from './engine/client';
 import { MAX_PIXELS, imageData, unsupportedReason } from './engine/photo';
+import { zip } from './zip';
 import type {
   Analysis,
   BackendInfo,
@@ -16,8 +17,12 @@ import type {
   ProtectReport,
   ProtectRequest,
   RecognizerScore,
+  ReferencePhoto,
+  ReferenceResult,
   StepProgress,
   Strength,
+  Transfer,
+  Verification,
 } from './engine/protocol';
 
 const $ = <T extends HTMLElement>(selector: string) => document.querySelector<T>(selector)!;
@@ -30,6 +35,9 @@ const photoInput = $<HTMLInputElement>('#photo-input');
 const drop = $<HTMLDivElement>('#drop');
 const photoStatus = $<HTMLParagraphElement>('#photo-status');
 const facesView = $<HTMLDivElement>('#faces-view');
+const batchView = $<HTMLDivElement>('#batch');
+const batchRows = $<HTMLTableSectionElement>('#batch-list tbody');
+const downloadAll = $<HTMLButtonElement>('#download-all');
 const facesCanvas = $<HTMLCanvasElement>('#faces-canvas');
 const faceList = $<HTMLFieldSetElement>('#face-list');
 const presetSelect = $<HTMLSelectElement>('#preset');
@@ -39,6 +47,10 @@ const notUnderstood = $<HTMLParagraphElement>('#not-understood');
 const targetField = $<HTMLDivElement>('#target-field');
 const targetInput = $<HTMLInputElement>('#target-input');
 const targetStatus = $<HTMLParagraphElement>('#target-status');
+const referenceInput = $<HTMLInputElement>('#reference-input');
+const referenceList = $<HTMLUListElement>('#references');
+const clearReferences = $<HTMLButtonElement>('#clear-references');
+const attackAll = $<HTMLInputElement>('#attack-all');
 const stepsInput = $<HTMLInputElement>('#steps');
 const seedInput = $<HTMLInputElement>('#seed');
 const protectButton = $<HTMLButtonElement>('#protect');
@@ -53,6 +65,9 @@ const afterCanvas = $<HTMLCanvasElement>('#after');
 const slider = $<HTMLInputElement>('#slider');
 const scores = $<HTMLDivElement>('#scores');
 const protocol = $<HTMLParagraphElement>('#protocol');
+const transferText = $<HTMLParagraphElement>('#transfer');
+const transferRows = $<HTMLTableSectionElement>('#transfer-table tbody');
+const caveat = $<HTMLParagraphElement>('#caveat');
 const quality = $<HTMLParagraphElement>('#quality');
 const formatSelect = $<HTMLSelectElement>('#format');
 const qualitySlider = $<HTMLInputElement>('#quality-slider');
@@ -63,6 +78,7 @@ const downloadButton = $<HTMLButtonElement>('#download');
  * Where the app is: one explicit state machine that the page renders.
  *
  *   starting → idle → analysing → ready ⇄ protecting → done | cancelled | error
+ *   starting → idle → batch ⇄ batch-running → batch-done   (several photos at once)
  *
  * A photo leads from idle (or any later state) to analysing; its faces to ready (the options);
  * Protect to protecting; the search ends in done, cancelled or error, from which the options
@@ -78,7 +94,26 @@ type Phase =
   | { name: 'protecting'; photo: Photo; abort: AbortController }
   | { name: 'done'; photo: Photo; report: ProtectReport }
   | { name: 'cancelled'; photo: Photo }
-  | { name: 'error'; photo: Photo | null };
+  | { name: 'error'; photo: Photo | null }
+  | { name: 'batch'; items: BatchItem[] }
+  | { name: 'batch-running'; items: BatchItem[]; abort: AbortController }
+  | { name: 'batch-done'; items: BatchItem[]; cancelled: boolean };
+
+/** One photo of a set, from waiting to done (with its protected file) or failed (with why). */
+interface BatchItem {
+  name: string;
+  /** The file's bytes; null when it was refused before the engine saw it. */
+  bytes: Uint8Array | null;
+  state: 'waiting' | 'running' | 'done' | 'failed' | 'cancelled';
+  /** What is happening to it, or what happened, in words. */
+  detail: string;
+  /** The protected photo (PNG, pixels only). */
+  output?: { name: string; bytes: Uint8Array; url: string };
+  /** The engine's wasm memory after protecting it. */
+  memoryBytes?: number;
+  /** Per face, the pigments applied (name and sRGB): what "one look per person" keeps. */
+  pigments?: { name: string; applied: number[] }[][];
+}
 
 interface Photo {
   name: string;
@@ -96,9 +131,22 @@ interface App {
   promptProblem: string | null;
   /** The file whose face is the impersonation target (the engine client gives it to fresh workers). */
   target: string | null;
+  /** The person's other photos, to check the result against (kept in this tab only), and
+   * what the engine made of each (null: being read). */
+  references: ReferencePhoto[];
+  referenceResults: ReferenceResult[] | null;
 }
 
-const app: App = { phase: { name: 'starting' }, engine: 'starting', modelsReady: false, faces: new Set(), promptProblem: null, target: null };
+const app: App = {
+  phase: { name: 'starting' },
+  engine: 'starting',
+  modelsReady: false,
+  faces: new Set(),
+  promptProblem: null,
+  target: null,
+  references: [],
+  referenceResults: [],
+};
 
 /** Moves the app to `phase` and renders it. */
 function go(phase: Phase) {
@@ -119,18 +167,39 @@ function render() {
   root.models = app.modelsReady ? 'ready' : '';
   root.engine = app.engine === 'starting' ? '' : app.engine === 'ready' ? 'ready' : 'error';
   const photo = currentPhoto();
+  const batch = 'items' in phase ? phase.items : null;
   protectButton.disabled = !(
     app.modelsReady &&
-    photo !== null &&
+    ((photo !== null && app.faces.size > 0) || (batch !== null && batch.some((item) => item.bytes !== null))) &&
     phase.name !== 'protecting' &&
-    app.faces.size > 0 &&
+    phase.name !== 'batch-running' &&
+    app.referenceResults !== null &&
     app.promptProblem === null &&
     (mode() === 'dodge' || app.target !== null)
   );
-  cancelButton.disabled = phase.name !== 'protecting';
+  cancelButton.disabled = phase.name !== 'protecting' && phase.name !== 'batch-running';
   resultSection.hidden = phase.name !== 'done';
   facesView.hidden = photo === null;
+  batchView.hidden = batch === null;
+  protectButton.textContent = batch ? `Protect all ${batch.filter((item) => item.bytes !== null).length} photos` : 'Protect';
+  if (batch) renderBatch(batch);
   promptInput.setAttribute('aria-invalid', String(app.promptProblem !== null));
+  clearReferences.hidden = app.references.length === 0;
+  referenceInput.disabled = app.referenceResults === null || !app.modelsReady;
+  root.references = app.referenceResults === null ? 'reading' : String(app.referenceResults.filter((r) => !r.error).length);
+  referenceList.replaceChildren(
+    ...(app.referenceResults ?? app.references.map((r) => ({ name: r.name, faces: -1 }) as ReferenceResult)).map((r) => {
+      const item = document.createElement('li');
+      if (r.error) item.className = 'error';
+      item.textContent =
+        r.faces < 0
+          ? `${r.name}: reading its face…`
+          : r.error
+            ? `${r.name}: not used — ${r.error}`
+            : `${r.name}: ready${r.faces > 1 ? ` (its largest of ${r.faces} faces)` : ''}`;
+      return item;
+    }),
+  );
 }
 
 const MODELS_BASE = new URL('models/', document.baseURI).href;
@@ -187,16 +256,55 @@ backendChoice.addEventListener('change', () => {
   if (app.phase.name === 'protecting') app.phase.abort.abort();
   engine.terminate();
   engine = new EngineClient(preference, MODELS_BASE);
-  // A new client holds no target: the person chooses it again.
+  // A new client holds no target: the person chooses it again. The other photos are still in
+  // this tab: the new engine reads them again once it is ready.
   app.target = null;
   targetStatus.textContent = '';
-  void startEngine();
+  void startEngine().then(() => (app.references.length ? useReferences(app.references) : undefined));
 });
+
+// --- The person's other photos ---------------------------------------------------------------
+
+/** Hands `photos` to the engine (it keeps their faces' embeddings, not the photos). */
+async function useReferences(photos: ReferencePhoto[]) {
+  app.references = photos;
+  app.referenceResults = null;
+  render();
+  try {
+    app.referenceResults = (await engine.setReferences(photos, MAX_PIXELS)).photos;
+  } catch (error) {
+    app.referenceResults = photos.map((p) => ({ name: p.name, faces: 0, error: message(error) }));
+  }
+  render();
+}
+
+referenceInput.addEventListener('change', async () => {
+  const files = [...(referenceInput.files ?? [])];
+  referenceInput.value = '';
+  if (!files.length) return;
+  const photos: ReferencePhoto[] = [...app.references];
+  const refused: ReferenceResult[] = [];
+  for (const file of files) {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    const reason = unsupportedReason(bytes, file.name);
+    if (reason) refused.push({ name: file.name, faces: 0, error: reason });
+    else photos.push({ name: file.name, bytes });
+  }
+  // The engine compares with at most three; the latest ones win.
+  await useReferences(photos.slice(-3));
+  if (refused.length) {
+    app.referenceResults = [...(app.referenceResults ?? []), ...refused];
+    render();
+  }
+});
+
+clearReferences.addEventListener('click', () => void useReferences([]));
 
 // --- Photo -------------------------------------------------------------------------------------
 
 async function choosePhoto(file: Blob, name: string) {
-  if (app.phase.name === 'protecting') app.phase.abort.abort();
+  if (app.phase.name === 'protecting' || app.phase.name === 'batch-running') app.phase.abort.abort();
+  releaseBatch();
   app.faces = new Set();
   const bytes = new Uint8Array(await file.arrayBuffer());
   const reason = unsupportedReason(bytes, name);
@@ -268,9 +376,152 @@ function drawFaces(analysis: Analysis) {
 }
 
 photoInput.addEventListener('change', () => {
-  const file = photoInput.files?.[0];
-  if (file) void choosePhoto(file, file.name);
+  const files = [...(photoInput.files ?? [])];
   photoInput.value = '';
+  void chooseFiles(files);
+});
+
+/** One photo opens it; several make a set, protected one after another with the same look. */
+async function chooseFiles(files: File[]) {
+  if (files.length === 1) return choosePhoto(files[0], files[0].name);
+  if (files.length === 0) return;
+  if (app.phase.name === 'protecting' || app.phase.name === 'batch-running') app.phase.abort.abort();
+  releaseBatch();
+  const items: BatchItem[] = [];
+  for (const file of files) {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    const reason = unsupportedReason(bytes, file.name);
+    items.push(
+      reason
+        ? { name: file.name, bytes: null, state: 'failed', detail: reason }
+        : { name: file.name, bytes, state: 'waiting', detail: 'waiting' },
+    );
+  }
+  photoStatus.className = '';
+  photoStatus.textContent = `${items.length} photos chosen; Protect protects them one after another with the makeup and settings below.`;
+  go({ name: 'batch', items });
+}
+
+/** Frees the downloads of the set in hand, before a new one replaces it. */
+function releaseBatch() {
+  if ('items' in app.phase) for (const item of app.phase.items) if (item.output) URL.revokeObjectURL(item.output.url);
+}
+
+function renderBatch(items: BatchItem[]) {
+  batchRows.replaceChildren(
+    ...items.map((item) => {
+      const row = document.createElement('tr');
+      row.dataset.state = item.state;
+      row.dataset.name = item.name;
+      if (item.memoryBytes !== undefined) row.dataset.memory = String(item.memoryBytes);
+      if (item.pigments) row.dataset.pigments = JSON.stringify(item.pigments);
+      row.insertCell().textContent = item.name;
+      const state = row.insertCell();
+      state.className = 'state';
+      state.textContent = `${item.state}: ${item.detail}`;
+      const download = row.insertCell();
+      if (item.output) {
+        const link = document.createElement('a');
+        link.href = item.output.url;
+        link.download = item.output.name;
+        link.textContent = item.output.name;
+        download.append(link);
+      }
+      return row;
+    }),
+  );
+  downloadAll.disabled = !items.some((item) => item.output);
+}
+
+/** The protected photo's file name: the original's, with ".protected" before the extension. */
+function protectedName(name: string, format: 'png' | 'jpeg'): string {
+  return `${name.replace(/\.[^.]+$/, '')}.protected.${format === 'jpeg' ? 'jpg' : 'png'}`;
+}
+
+/** One line on what a protection did: per face, how many attacked recognizers no longer match,
+ * and what the independent judge says. */
+function summaryLine(report: ProtectReport): string {
+  const faces = report.faces.filter((f) => !f.skipped);
+  const attacked = faces.flatMap((f) => f.recognizers.filter((r) => r.role === 'attacked'));
+  const judges = faces.flatMap((f) => f.recognizers.filter((r) => r.role === 'judge'));
+  const fooled = (rs: RecognizerScore[]) => rs.filter((r) => r.verdict === 'protected').length;
+  const goal = report.request.mode === 'dodge' ? 'no longer match' : 'now match the target';
+  const judge = judges.length ? `; the independent judge: ${fooled(judges)} of ${judges.length} ${report.request.mode === 'dodge' ? 'no longer match' : 'match the target'}` : '';
+  const again = faces.some((f) => f.wore_again) ? '; the same look as on an earlier photo of this person' : '';
+  return `${faces.length} ${faces.length === 1 ? 'face' : 'faces'} protected in ${formatSeconds(report.seconds)}: ${fooled(attacked)} of ${attacked.length} attacked recognizer scores ${goal}${judge}${again}`;
+}
+
+/** Sets protected so far: each run of a set is a new one to the engine. */
+let sets = 0;
+
+async function protectBatch(items: BatchItem[]) {
+  const abort = new AbortController();
+  const { signal } = abort;
+  for (const item of items) if (item.bytes) Object.assign(item, { state: 'waiting', detail: 'waiting', memoryBytes: undefined, pigments: undefined });
+  go({ name: 'batch-running', items, abort });
+  const base = request();
+  // Every face of every photo (a set has no face list to choose from), and one set: the same
+  // person wears the same pigments in every photo of it.
+  const asked: ProtectRequest = { ...base, faces: undefined, preview_every: 0, set: ++sets };
+  for (const [index, item] of items.entries()) {
+    if (!item.bytes) continue;
+    if (signal.aborted) break;
+    if (item.output) URL.revokeObjectURL(item.output.url);
+    item.output = undefined;
+    item.state = 'running';
+    item.detail = 'finding faces…';
+    render();
+    protectStatus.textContent = `Photo ${index + 1} of ${items.length}: ${item.name}`;
+    try {
+      const analysis = await engine.analyse(item.bytes, MAX_PIXELS, { signal });
+      if (analysis.faces.length === 0) {
+        item.state = 'failed';
+        item.detail = analysis.too_small.length ? `its faces are too small to protect (under ${analysis.min_face_size} pixels)` : 'no face found';
+        render();
+        continue;
+      }
+      const { report, memoryBytes } = await engine.protect(item.bytes, asked, MAX_PIXELS, {
+        signal,
+        onProgress: (step) => {
+          item.detail = `face ${step.face + 1} of ${step.faces}, step ${step.step} of at most ${step.steps}`;
+          progressBar.max = items.length;
+          progressBar.value = index + (step.face * step.steps + step.step) / (step.faces * step.steps);
+          renderBatch(items);
+        },
+      });
+      const bytes = await engine.encode('png', 100);
+      const name = protectedName(item.name, 'png');
+      item.output = { name, bytes, url: URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'image/png' })) };
+      item.memoryBytes = memoryBytes;
+      item.pigments = report.faces.map((f) => (f.look?.pigments ?? []).map((p) => ({ name: p.name, applied: p.applied })));
+      item.state = 'done';
+      item.detail = summaryLine(report);
+      document.documentElement.dataset.engineMemory = String(memoryBytes);
+    } catch (error) {
+      if (signal.aborted) break;
+      item.state = 'failed';
+      item.detail = `could not be protected: ${message(error)}`;
+    }
+    render();
+  }
+  for (const item of items) {
+    if (item.state === 'running' || item.state === 'waiting') Object.assign(item, { state: 'cancelled', detail: 'cancelled: not protected' });
+  }
+  const done = items.filter((item) => item.state === 'done').length;
+  const failed = items.filter((item) => item.state === 'failed').length;
+  progressBar.value = progressBar.max;
+  protectStatus.textContent = `${signal.aborted ? 'Cancelled. ' : ''}${done} of ${items.length} photos protected${failed ? `, ${failed} could not be` : ''}${signal.aborted ? '; the finished ones are kept' : ''}.`;
+  go({ name: 'batch-done', items, cancelled: signal.aborted });
+}
+
+downloadAll.addEventListener('click', () => {
+  if (!('items' in app.phase)) return;
+  const entries = app.phase.items.flatMap((item) => (item.output ? [{ name: item.output.name, bytes: item.output.bytes }] : []));
+  const link = document.createElement('a');
+  link.href = URL.createObjectURL(zip(entries));
+  link.download = 'facecloak-protected.zip';
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
 });
 drop.addEventListener('dragover', (event) => {
   event.preventDefault();
@@ -280,8 +531,7 @@ drop.addEventListener('dragleave', () => drop.classList.remove('over'));
 drop.addEventListener('drop', (event) => {
   event.preventDefault();
   drop.classList.remove('over');
-  const file = event.dataTransfer?.files[0];
-  if (file) void choosePhoto(file, file.name);
+  void chooseFiles([...(event.dataTransfer?.files ?? [])]);
 });
 document.addEventListener('paste', (event) => {
   const item = [...(event.clipboardData?.items ?? [])].find((i) => i.kind === 'file');
@@ -422,10 +672,12 @@ function request(): ProtectRequest {
     seed: seedInput.valueAsNumber || 0,
     preview_every: 5,
     expert: { steps, no_eot: false },
+    attack: attackAll.checked ? 'all' : 'keep_judge',
   };
 }
 
 protectButton.addEventListener('click', async () => {
+  if (app.phase.name === 'batch' || app.phase.name === 'batch-done') return protectBatch(app.phase.items);
   const photo = currentPhoto();
   if (!photo || app.phase.name === 'protecting') return;
   const abort = new AbortController();
@@ -460,7 +712,7 @@ protectButton.addEventListener('click', async () => {
 });
 
 cancelButton.addEventListener('click', () => {
-  if (app.phase.name !== 'protecting') return;
+  if (app.phase.name !== 'protecting' && app.phase.name !== 'batch-running') return;
   app.phase.abort.abort(new DOMException('Cancelled.', 'AbortError'));
   // The engine stops with its worker; start the next one now so the app is ready again (the
   // client gives the fresh worker the target back before the next impersonation).
@@ -505,12 +757,79 @@ function showResult(analysis: Analysis, rgba: Uint8Array, report: ProtectReport)
       title.textContent = `Face ${i + 1}${face.skipped ? ' (skipped: its landmarks are degenerate)' : ` · ${face.steps} steps`}`;
       block.append(title);
       for (const s of face.recognizers) block.append(scoreRow(s, report.request.mode));
+      if (face.verification) block.append(verificationTable(face.verification));
       if (face.look && face.naturalness) block.append(lookSummary(face.look, face.naturalness));
       return block;
     }),
   );
-  protocol.textContent = `How to read this: ${report.protocol}. The recognizers are the attack’s own surrogates; transfer to unseen recognizers is measured with the facecloak CLI (facecloak eval).`;
+  const names = (role: RecognizerScore['role']) => [...new Set(report.faces.flatMap((f) => f.recognizers.filter((r) => r.role === role).map((r) => r.name)))];
+  const judged = names('judge');
+  protocol.textContent = `How to read this: ${report.protocol}. Attacked by the search (it saw the makeup at every step, so these scores flatter it): ${names('attacked').join(', ')}. ${judged.length ? `Only judging, never attacked: ${judged.join(', ')} — the fairer guess at what an unknown recognizer does.` : 'No recognizer only judged: every score here is of a model the makeup was optimised against.'}`;
+  showTransfer(report.transfer);
   quality.textContent = `Image quality: SSIM ${report.ssim.toFixed(3)}, PSNR ${report.psnr_db === null ? '∞' : report.psnr_db.toFixed(1)} dB.`;
+}
+
+/** "Does it still recognise me?": each recognizer's cosine between the person's other photos and
+ * the face before and after, with the engine's verdict in words. */
+function verificationTable(check: Verification): HTMLElement {
+  const box = document.createElement('div');
+  box.className = 'verification';
+  box.dataset.summary = check.summary;
+  box.dataset.judges = check.judges ?? '';
+  const says = document.createElement('p');
+  says.className = 'says';
+  says.textContent = check.says;
+  const table = document.createElement('table');
+  const head = table.createTHead().insertRow();
+  for (const title of ['Recognizer', ...check.photos.map((p) => `vs ${p}: before → after`), 'So']) {
+    const th = document.createElement('th');
+    th.scope = 'col';
+    th.textContent = title;
+    head.append(th);
+  }
+  const body = table.createTBody();
+  for (const r of check.recognizers) {
+    const row = body.insertRow();
+    row.dataset.recognizer = r.name;
+    row.dataset.role = r.role;
+    row.dataset.outcome = r.outcome;
+    const name = row.insertCell();
+    name.append(r.name, roleTag(r.role));
+    for (const m of r.references) {
+      const cell = row.insertCell();
+      cell.className = m.after > r.threshold ? 'match' : 'nomatch';
+      cell.dataset.before = String(m.before);
+      cell.dataset.after = String(m.after);
+      cell.textContent = `${m.before.toFixed(2)}${m.before > r.threshold ? ' (match)' : ''} → ${m.after.toFixed(2)}${m.after > r.threshold ? ' (match)' : ''}`;
+    }
+    row.insertCell().textContent =
+      r.outcome === 'protected' ? 'no longer matches you' : r.outcome === 'still_matches' ? 'still matches you' : 'did not match you before either';
+  }
+  const caption = table.createCaption();
+  caption.textContent = `Cosine similarity to your other photos; above its threshold (${check.recognizers.map((r) => `${r.name} ${r.threshold.toFixed(2)}`).join(', ')}; FAR 1 %) a recognizer takes two faces for one person.`;
+  box.append(says, table);
+  return box;
+}
+
+function roleTag(role: RecognizerScore['role']): HTMLElement {
+  const tag = document.createElement('span');
+  tag.className = `role ${role}`;
+  tag.textContent = role === 'judge' ? 'independent judge — not attacked' : 'attacked';
+  return tag;
+}
+
+/** What this version measured on recognizers held out of the search, and what it cannot promise. */
+function showTransfer(transfer: Transfer) {
+  transferText.textContent = `Measured ${transfer.measured}: ${transfer.protocol}.`;
+  transferRows.replaceChildren(
+    ...transfer.held_out.map((h) => {
+      const row = document.createElement('tr');
+      row.insertCell().textContent = h.recognizer;
+      row.insertCell().textContent = `${(h.psr * 100).toFixed(0)} % of ${h.pairs} pairs`;
+      return row;
+    }),
+  );
+  caveat.textContent = transfer.caveat;
 }
 
 /** The makeup applied (each pigment's colour asked for and applied, with their distance) and
@@ -550,9 +869,10 @@ function scoreRow(s: RecognizerScore, mode: Goal): HTMLElement {
   row.dataset.before = String(s.before);
   row.dataset.after = String(s.after);
   row.dataset.threshold = String(s.threshold);
+  row.dataset.role = s.role;
   const name = document.createElement('span');
   name.className = 'name';
-  name.textContent = s.name;
+  name.append(s.name, roleTag(s.role));
   const chart = document.createElement('div');
   chart.className = 'chart';
   chart.setAttribute('role', 'img');

@@ -7,8 +7,8 @@
 // - A worker that dies (a wasm trap, out of memory) rejects its pending calls with an
 //   `EngineCrashedError` and is replaced on the next call, so the page stays usable.
 // - What a fresh worker lacks is given back to it: the photo travels with every protect, and
-//   the impersonation target set last is set again before the next impersonation (a cancel or
-//   a lost GPU restarts the worker, which loses it).
+//   the impersonation target and the person's other photos set last are set again before the
+//   next protection (a cancel or a lost GPU restarts the worker, which loses them).
 
 import type {
   BackendInfo,
@@ -17,6 +17,7 @@ import type {
   Method,
   Progress,
   ProtectRequest,
+  ReferencePhoto,
   Reply,
   Request,
 } from './protocol';
@@ -63,6 +64,9 @@ export class EngineClient {
   /** The target photo set last, and the worker that holds it (null: none does any more). */
   #target: { bytes: Uint8Array; maxPixels: number } | null = null;
   #targetHeldBy: Worker | null = null;
+  /** The person's other photos set last, and the worker that holds their embeddings. */
+  #references: { photos: ReferencePhoto[]; maxPixels: number } | null = null;
+  #referencesHeldBy: Worker | null = null;
 
   /** `modelsBase`: the URL of the folder holding the models and their manifest.json. */
   constructor(preference: BackendPreference, modelsBase: string, createWorker?: () => Worker) {
@@ -116,6 +120,22 @@ export class EngineClient {
   }
 
   /**
+   * Sets the person's other photos (none: no check) that each protection is checked against.
+   * Resolves to what became of each; an unusable one is reported, not fatal.
+   */
+  async setReferences(
+    photos: ReferencePhoto[],
+    maxPixels: number,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<EngineApi['setReferences']['result']> {
+    await this.start(options);
+    const result = await this.#call('setReferences', { photos, maxPixels }, options);
+    this.#references = photos.length ? { photos, maxPixels } : null;
+    this.#referencesHeldBy = this.#worker;
+    return result;
+  }
+
+  /**
    * Protects `photo` (its bytes; the engine analyses it again if a restart lost it).
    * Aborting the signal cancels: the worker is stopped and the next call starts a fresh one.
    */
@@ -128,6 +148,9 @@ export class EngineClient {
     await this.start(options);
     if (request.mode === 'impersonate' && this.#target && this.#targetHeldBy !== this.#worker) {
       await this.setTarget(this.#target.bytes, this.#target.maxPixels, { signal: options.signal });
+    }
+    if (this.#references && this.#referencesHeldBy !== this.#worker) {
+      await this.setReferences(this.#references.photos, this.#references.maxPixels, { signal: options.signal });
     }
     return this.#call('protect', { request, photo, maxPixels }, only('step', options));
   }

@@ -5,7 +5,8 @@
 /** `models/manifest.json`, written by scripts/build.mjs from the npm package's files. */
 export interface ModelManifest {
   package: string;
-  models: { name: string; files: { path: string; bytes: number; sha256: string }[] }[];
+  /** Per model: its name, the package (and licence) it comes from, and its files. */
+  models: { name: string; package?: string; files: { path: string; bytes: number; sha256: string }[] }[];
 }
 
 export interface LoadedModel {

@@ -46,6 +46,19 @@ export type Progress =
   | ({ kind: 'load' } & LoadProgress)
   | ({ kind: 'check' } & CheckProgress);
 
+/** One of the person's other photos, to check a protection against. */
+export interface ReferencePhoto {
+  name: string;
+  bytes: Uint8Array;
+}
+
+/** What became of one: its faces (its largest is used), or why it cannot be used. */
+export interface ReferenceResult {
+  name: string;
+  faces: number;
+  error?: string;
+}
+
 /** The engine's methods: parameters and results. */
 export interface EngineApi {
   start: { params: { backend: BackendPreference; modelsBase: string }; result: BackendInfo };
@@ -55,6 +68,8 @@ export interface EngineApi {
   parsePrompt: { params: { text: string }; result: PromptPreview };
   presets: { params: Record<string, never>; result: Preset[] };
   setTarget: { params: { bytes: Uint8Array; maxPixels: number }; result: { faces: number } };
+  /** Replaces the person's other photos that each protection is checked against. */
+  setReferences: { params: { photos: ReferencePhoto[]; maxPixels: number }; result: { photos: ReferenceResult[] } };
   protect: {
     params: { request: ProtectRequest; photo: Uint8Array; maxPixels: number };
     /** `memoryBytes`: the engine's wasm memory afterwards (it only grows: its peak so far). */

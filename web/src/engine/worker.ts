@@ -83,7 +83,8 @@ function current(): Promise<Engine> {
 /**
  * Runs `task` on the engine. If it fails because the GPU device was lost, the engine moves to
  * the CPU (saying why), with the models loaded again and the photo analysed again, and the
- * task runs once more there. (A target set for impersonation must be set again.)
+ * task runs once more there. (A target set for impersonation, and the person's other photos,
+ * must be set again: the client does that.)
  */
 async function withEngine<T>(task: (engine: Engine) => Promise<T>): Promise<T> {
   const started = await current();
@@ -169,6 +170,23 @@ const handlers: { [M in Method]: Handler<M> } = {
     return withEngine(async (e) => {
       await loadModels(() => {});
       return e.setTarget(bytes, maxPixels);
+    });
+  },
+  setReferences({ photos, maxPixels }) {
+    return withEngine(async (e) => {
+      await loadModels(() => {});
+      e.clearReferences();
+      const results = [];
+      for (const { name, bytes } of photos) {
+        try {
+          const { faces } = await e.addReference(bytes, name, maxPixels);
+          results.push({ name, faces });
+        } catch (error) {
+          // One unusable photo (no face, unreadable) is said, and the others still count.
+          results.push({ name, faces: 0, error: message(error) });
+        }
+      }
+      return { photos: results };
     });
   },
   protect({ request, photo, maxPixels }, progress) {

@@ -4,18 +4,32 @@
 //   <face-cloak makeup="berry" strength="low" mode="dodge" backend="auto"></face-cloak>
 //
 // Attributes: `makeup` (a preset name or a prompt), `strength` (low | medium | high), `mode`
-// (dodge | impersonate; impersonation needs `setTarget(photo)` first), `backend` (auto | cpu),
-// `models` (URL of the models folder; default: `models/` beside this module).
+// (dodge | impersonate; impersonation needs `setTarget(photo)` first), `attack` (absent: every
+// recognizer but the independent judge; `all`: that one too), `backend` (auto | cpu), `models`
+// (URL of the models folder; default: `models/` beside this module).
 // Methods: `protect(file | blob | ImageBitmap)` → `{ blob, report }`; `setTarget(photo)`;
+// `setReferencePhotos([photo, …])` — up to three other photos of the person: each report then
+// says, per recognizer, whether it still matches them (`report.faces[i].verification`);
 // `cancel()`.
 // Events (bubbling, crossing shadow DOM): `face-cloak-progress` (detail: the step),
 // `face-cloak-done` (detail: `{ blob, report }`), `face-cloak-error` (detail: `{ message }`).
 
 import { EngineClient } from '../engine/client';
 import { MAX_PIXELS, toBytes, unsupportedReason } from '../engine/photo';
-import type { BackendPreference, Goal, Makeup, Preset, ProtectReport, ProtectRequest, StepProgress, Strength } from '../engine/protocol';
+import type {
+  BackendPreference,
+  Goal,
+  Makeup,
+  Preset,
+  ProtectReport,
+  ProtectRequest,
+  ReferencePhoto,
+  ReferenceResult,
+  StepProgress,
+  Strength,
+} from '../engine/protocol';
 
-export type { ProtectReport, StepProgress } from '../engine/protocol';
+export type { ProtectReport, ReferenceResult, StepProgress, Verification } from '../engine/protocol';
 
 export interface FaceCloakResult {
   blob: Blob;
@@ -119,6 +133,24 @@ export class FaceCloakElement extends HTMLElement {
     if (faces === 0) throw new Error('no face found in the target photo');
   }
 
+  /**
+   * Sets up to three other photos of the person (none: no check): every protection's report
+   * then compares the face before and after with each (`report.faces[i].verification`). They
+   * stay in this tab, are never stored, and a photo without a face is reported, not fatal.
+   */
+  async setReferencePhotos(photos: (Blob | ImageBitmap)[]): Promise<ReferenceResult[]> {
+    if (photos.length > 3) throw new Error('at most 3 other photos of the person can be compared with');
+    const named: ReferencePhoto[] = [];
+    for (const [i, photo] of photos.entries()) {
+      const name = photo instanceof File ? photo.name : `photo ${i + 1}`;
+      const bytes = await toBytes(photo);
+      const reason = unsupportedReason(bytes, name);
+      if (reason) throw new Error(reason);
+      named.push({ name, bytes });
+    }
+    return (await this.engine.setReferences(named, MAX_PIXELS)).photos;
+  }
+
   /** Protects every face of `photo`; resolves to the protected photo (PNG) and its report. */
   async protect(photo: Blob | ImageBitmap): Promise<FaceCloakResult> {
     const status = this.#root.querySelector<HTMLElement>('[data-status]')!;
@@ -146,7 +178,8 @@ export class FaceCloakElement extends HTMLElement {
       const strength: Strength = strengthAttribute === 'low' || strengthAttribute === 'high' ? strengthAttribute : 'medium';
       const mode: Goal = this.getAttribute('mode') === 'impersonate' ? 'impersonate' : 'dodge';
       const steps = Number(this.getAttribute('steps')) || undefined;
-      const request: ProtectRequest = { makeup: await this.#makeup(), strength, mode, seed: 0, preview_every: 0, expert: { steps, no_eot: false } };
+      const attack = this.getAttribute('attack') === 'all' ? 'all' : 'keep_judge';
+      const request: ProtectRequest = { makeup: await this.#makeup(), strength, mode, seed: 0, preview_every: 0, expert: { steps, no_eot: false }, attack };
       const { report } = await this.engine.protect(bytes, request, MAX_PIXELS, {
         signal: running.signal,
         onProgress: (step) => {
@@ -163,8 +196,9 @@ export class FaceCloakElement extends HTMLElement {
       this.#root.querySelector<HTMLAnchorElement>('[data-download]')!.href = url;
       result.hidden = false;
       bar.value = bar.max;
-      const passed = report.faces.every((f) => f.recognizers.every((r) => r.verdict === 'protected'));
-      status.textContent = `Done in ${report.seconds.toFixed(1)} s: ${report.faces.length} face(s) protected${passed ? '' : ' (not every recognizer was fooled; try a higher strength)'}.`;
+      const passed = report.faces.every((f) => f.recognizers.every((r) => r.role === 'judge' || r.verdict === 'protected'));
+      const checks = report.faces.flatMap((f) => (f.verification ? [f.verification.says] : []));
+      status.textContent = `Done in ${report.seconds.toFixed(1)} s: ${report.faces.length} face(s) protected${passed ? '' : ' (not every recognizer was fooled; try a higher strength)'}.${checks.length ? ` ${checks.join(' ')}` : ''}`;
       const done = { blob, report };
       this.#emit('face-cloak-done', done);
       return done;

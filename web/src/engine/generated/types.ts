@@ -56,6 +56,11 @@ delta_e: number,
 coverage: number, };
 
 /**
+ * Which of the loaded recognizers the search attacks.
+ */
+export type Attack = "keep_judge" | "all";
+
+/**
  * What a [`Backend`] is, in words a person (and a test) can check.
  */
 export type BackendInfo = { 
@@ -186,9 +191,17 @@ skipped: boolean,
  */
 seconds: number, 
 /**
- * Per recognizer attacked.
+ * Per recognizer: the attacked ones, then the judges.
  */
 recognizers: Array<RecognizerScore>, 
+/**
+ * The protected face checked against the person's other photos, when any were given.
+ */
+verification: Verification | null, 
+/**
+ * Whether it wears the pigments this person wore on an earlier photo of the set.
+ */
+wore_again: boolean, 
 /**
  * The makeup applied; absent when skipped.
  */
@@ -207,6 +220,23 @@ over_limits: Array<string>, };
  * one, travels separately: it is an embedding, not a word).
  */
 export type Goal = "dodge" | "impersonate";
+
+/**
+ * One held-out recognizer's protection success rate.
+ */
+export type HeldOut = { 
+/**
+ * The recognizer.
+ */
+recognizer: string, 
+/**
+ * Share of counted pairs it no longer matched, 0–1.
+ */
+psr: number, 
+/**
+ * Pairs counted (those it matched before protection).
+ */
+pairs: number, };
 
 /**
  * The limits of a natural look. Strength moves colours further within
@@ -321,6 +351,11 @@ fine_energy: number,
  * Mean ΔE\*ab over the face.
  */
 mean_change: number, };
+
+/**
+ * What one recognizer makes of the protection, judged by the person's other photos.
+ */
+export type Outcome = "protected" | "still_matches" | "never_matched";
 
 /**
  * Steps of the self-check, reported as they start.
@@ -462,7 +497,12 @@ naturalness_limits: Limits,
 /**
  * How the similarities are measured, in words, for printing beside them.
  */
-protocol: string, };
+protocol: string, 
+/**
+ * What this version's protection measured on recognizers it did not attack, and what no
+ * measurement can promise.
+ */
+transfer: Transfer, };
 
 /**
  * One protection, as asked for.
@@ -495,7 +535,42 @@ preview_every: number,
 /**
  * Overrides of the strength's settings.
  */
-expert: Expert, };
+expert: Expert, 
+/**
+ * Which recognizers the search attacks; the rest only judge.
+ */
+attack: Attack, 
+/**
+ * The set of photos this one belongs to (any number the caller picks per set): within a
+ * set the same person wears the same pigments ([`crate::wardrobe`]); absent: a photo on
+ * its own.
+ */
+set?: number | null, };
+
+/**
+ * One recognizer's comparisons with the person's other photos.
+ */
+export type RecognizerCheck = { 
+/**
+ * The recognizer.
+ */
+name: string, 
+/**
+ * Whether the search attacked it or it only judges.
+ */
+role: Role, 
+/**
+ * Its threshold at FAR 1 %: above it, it takes two faces for one person.
+ */
+threshold: number, 
+/**
+ * Per other photo.
+ */
+references: Array<ReferenceMatch>, 
+/**
+ * What follows.
+ */
+outcome: Outcome, };
 
 /**
  * One recognizer's similarity to the mode's reference, before and after, against its
@@ -506,6 +581,10 @@ export type RecognizerScore = {
  * The recognizer.
  */
 name: string, 
+/**
+ * Attacked by the search, or only judging.
+ */
+role: Role, 
 /**
  * Its threshold at FAR 1 % ([`thresholds::PROVENANCE`]).
  */
@@ -523,6 +602,28 @@ after: number,
  * Whether the protection worked against it.
  */
 verdict: Verdict, };
+
+/**
+ * The face compared with one of the person's other photos by one recognizer.
+ */
+export type ReferenceMatch = { 
+/**
+ * The other photo.
+ */
+photo: string, 
+/**
+ * Cosine between it and the face in the original photo.
+ */
+before: number, 
+/**
+ * Cosine between it and the face in the protected photo.
+ */
+after: number, };
+
+/**
+ * What a recognizer was to the search.
+ */
+export type Role = "attacked" | "judge";
 
 /**
  * The outcome of a self-check: numbers to trust the device by, and pictures to look at.
@@ -674,6 +775,60 @@ similarity: number, };
 export type Strength = "low" | "medium" | "high";
 
 /**
+ * The check as a whole, in one word.
+ */
+export type Summary = "protected" | "partly" | "unprotected" | "inconclusive";
+
+/**
+ * What the protection this version ships measured against recognizers held out of the search
+ * (`facecloak eval --leave-one-out`), with its protocol, and its limits in words: shipped in
+ * every report so that the result card, the widget's events and the CLI's sidecar say the same.
+ */
+export type Transfer = { 
+/**
+ * When and on what it was measured.
+ */
+measured: string, 
+/**
+ * How.
+ */
+protocol: string, 
+/**
+ * Per held-out recognizer.
+ */
+held_out: Array<HeldOut>, 
+/**
+ * What it cannot promise.
+ */
+caveat: string, };
+
+/**
  * Whether the protection worked against one recognizer.
  */
 export type Verdict = "protected" | "unprotected";
+
+/**
+ * The protected face checked against the person's other photos by every recognizer.
+ */
+export type Verification = { 
+/**
+ * The other photos compared with, by name.
+ */
+photos: Array<string>, 
+/**
+ * Per recognizer, attacked ones first, then the judges.
+ */
+recognizers: Array<RecognizerCheck>, 
+/**
+ * What follows from all of them.
+ */
+summary: Summary, 
+/**
+ * What the independent judges (recognizers the search never saw) say, when there are any:
+ * the better guess at what an unknown recognizer would do.
+ */
+judges: Summary | null, 
+/**
+ * All of it in plain words, as the CLI prints it and the result card shows it.
+ */
+says: string, };
