@@ -155,7 +155,7 @@ pub enum RequestError {
     /// Every recognizer loaded only judges.
     #[error("no recognizer to attack: {INDEPENDENT_JUDGE} only judges unless every recognizer is attacked")]
     NoSurrogate,
-    /// A target or reference embedding per recognizer was not given.
+    /// The impersonation target was not embedded by every recognizer given.
     #[error("{recognizers} recognizers but {embeddings} target embeddings")]
     Targets {
         /// Recognizers given.
