@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Builds the web app into dist/, a static folder that any web server can host:
-//   cargo (wasm32) → wasm-bindgen → wasm-opt → Vite.
+//   cargo (wasm32) → wasm-bindgen (crates/bindgen) → wasm-opt → Vite.
 // Settings live in wasm-pack.toml. `--dev` builds with the dev cargo profile (quick, shares
 // the dependency build with the tests); the default is the production build.
 //
@@ -14,7 +14,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'smol-toml';
 
@@ -34,9 +34,12 @@ function fail(message) {
 
 function run(command, commandArgs, options = {}) {
   console.log(`\n$ ${command} ${commandArgs.join(' ')}`);
+  const started = Date.now();
   const result = spawnSync(command, commandArgs, { cwd: root, stdio: 'inherit', ...options });
   if (result.error) fail(`could not run ${command}: ${result.error.message}`);
   if (result.status !== 0) fail(`${command} exited with status ${result.status}`);
+  // Each step's time, so that a slow first start says where its minutes went.
+  console.log(`build: ${basename(command)} took ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
 
 function output(command, commandArgs) {
@@ -47,27 +50,20 @@ function output(command, commandArgs) {
   }
 }
 
-/** The wasm-bindgen version the lock file resolved: the CLI must be exactly this one. */
-function lockedWasmBindgenVersion() {
-  const lock = readFileSync(join(root, 'Cargo.lock'), 'utf8');
-  const match = lock.match(/\[\[package\]\]\nname = "wasm-bindgen"\nversion = "([^"]+)"/);
-  if (!match) fail('Cargo.lock has no wasm-bindgen entry; run `cargo generate-lockfile`.');
-  return match[1];
-}
-
 // Tools first, with the exact command that installs each one, rather than a cryptic failure
 // half-way through a fifteen-minute build.
 const installed = output('rustup', ['target', 'list', '--installed']);
 if (installed !== null && !installed.split('\n').includes('wasm32-unknown-unknown')) {
-  fail('the wasm32 target is missing. Install it with:\n  rustup target add wasm32-unknown-unknown\n(or run scripts/setup, which installs everything)');
-}
-const wantBindgen = lockedWasmBindgenVersion();
-const haveBindgen = output('wasm-bindgen', ['--version'])?.trim().split(' ')[1];
-if (haveBindgen !== wantBindgen) {
-  fail(`wasm-bindgen ${wantBindgen} is needed (found ${haveBindgen ?? 'none'}). Install it with:\n  cargo install wasm-bindgen-cli --version ${wantBindgen}\n(or run scripts/setup)`);
+  fail('the wasm32 target is missing. Install it with:\n  rustup target add wasm32-unknown-unknown\n(or run scripts/setup --app, which installs what the build needs)');
 }
 const wasmOpt = join(root, 'node_modules', '.bin', 'wasm-opt');
-if (!existsSync(wasmOpt)) fail('node_modules/.bin/wasm-opt is missing. Install the npm dependencies with:\n  npm ci');
+if (!existsSync(wasmOpt)) fail('node_modules/.bin/wasm-opt is missing. Install the npm dependencies with:\n  npm ci\n(or run scripts/setup --app)');
+
+// The wasm-bindgen step's tool, crates/bindgen: the CLI's own library at the wasm-bindgen
+// crate's version, which cargo builds in about a minute, where `cargo install wasm-bindgen-cli`
+// takes eight. Host code in the dev profile, built first so that it fails early.
+run('cargo', ['build', '-p', 'facecloak-bindgen']);
+const bindgen = join(targetDir, 'debug', process.platform === 'win32' ? 'facecloak-bindgen.exe' : 'facecloak-bindgen');
 
 // 1. cargo
 const cargoProfile = profile['cargo-profile'];
@@ -80,7 +76,7 @@ if (!existsSync(wasm)) fail(`cargo finished but ${wasm} is missing`);
 const outDir = join(root, config.output.dir);
 rmSync(outDir, { recursive: true, force: true });
 mkdirSync(outDir, { recursive: true });
-run('wasm-bindgen', ['--target', config.output.target, '--out-dir', outDir, ...profile['wasm-bindgen-args'], wasm]);
+run(bindgen, ['--target', config.output.target, '--out-dir', outDir, ...profile['wasm-bindgen-args'], wasm]);
 
 // 3. wasm-opt, in place. Always the npm one (see wasm-pack.toml).
 const bgWasm = join(outDir, `${config.crate.artifact}_bg.wasm`);
