@@ -108,7 +108,8 @@ mod tests {
     #[test]
     fn reads_the_release_builds_arguments() {
         let options =
-            parse(args("--target web --out-dir web/pkg --remove-name-section --remove-producers-section m.wasm")).unwrap();
+            parse(args("--target web --out-dir web/pkg --remove-name-section --remove-producers-section m.wasm"))
+                .unwrap();
         assert_eq!(
             options,
             Options {

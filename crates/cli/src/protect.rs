@@ -164,7 +164,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .map(|path| {
             let image = read(path, args.max_pixels)?;
             let found = find_faces(&finder.detector, &finder.landmarker, &image)?;
-            let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+            let name =
+                path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
             Ok(Reference::embed(&name, &image, &found, &recognizer_refs)?)
         })
         .collect::<anyhow::Result<Vec<_>>>()?;

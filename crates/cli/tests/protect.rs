@@ -205,10 +205,18 @@ fn verify_with_compares_the_result_with_other_photos_of_the_person() {
         assert_eq!(r.outcome, expected, "{r:?}");
         assert!(r.references.iter().all(|m| m.after != m.before), "the protected face is another face: {r:?}");
     }
-    assert!(check.judges.is_some() && check.says.contains("The independent judge face-recognition-net"), "{}", check.says);
+    assert!(
+        check.judges.is_some() && check.says.contains("The independent judge face-recognition-net"),
+        "{}",
+        check.says
+    );
 
     let refused = protect(&["--surrogates", "mobilefacenet,face-recognition-net"]);
     assert!(!refused.status.success());
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("--attack-all"), "{}", String::from_utf8_lossy(&refused.stderr));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("--attack-all"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
     std::fs::remove_dir_all(&scratch).ok();
 }

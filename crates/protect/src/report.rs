@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::request::{MakeupReport, ProtectRequest};
-use crate::verify::Verification;
 use crate::search::{Goal, Settings, Step};
+use crate::verify::Verification;
 use crate::{Comparison, FaceResult, Surrogate, thresholds};
 
 /// A face's box in photo pixels (top-left corner and size) with its detection score.
@@ -181,11 +181,7 @@ impl FaceReport {
             cancelled: result.cancelled,
             skipped: result.skipped,
             seconds: result.seconds,
-            recognizers: result
-                .similarities
-                .iter()
-                .map(|s| RecognizerScore::new(s, Role::Attacked, goal))
-                .collect(),
+            recognizers: result.similarities.iter().map(|s| RecognizerScore::new(s, Role::Attacked, goal)).collect(),
             verification: None,
             wore_again: false,
             look: result.look.clone(),

@@ -117,12 +117,11 @@ pub enum Attack {
 impl Attack {
     /// `recognizers` split into those the search attacks and those that only judge, each with
     /// its index in `recognizers`.
-    pub fn split<'a>(self, recognizers: &[&'a Surrogate]) -> (Vec<(usize, &'a Surrogate)>, Vec<(usize, &'a Surrogate)>) {
-        recognizers
-            .iter()
-            .copied()
-            .enumerate()
-            .partition(|(_, r)| self == Attack::All || r.name() != INDEPENDENT_JUDGE)
+    pub fn split<'a>(
+        self,
+        recognizers: &[&'a Surrogate],
+    ) -> (Vec<(usize, &'a Surrogate)>, Vec<(usize, &'a Surrogate)>) {
+        recognizers.iter().copied().enumerate().partition(|(_, r)| self == Attack::All || r.name() != INDEPENDENT_JUDGE)
     }
 }
 

@@ -9,12 +9,12 @@ use facecloak_device::BackendInfo;
 use facecloak_face::{Faces, Image};
 use web_time::Instant;
 
+use crate::protect::protect_onto;
 use crate::report::{
     FaceBox, FaceReport, ProtectReport, RecognizerScore, Role, SettingsUsed, StepProgress, Transfer, protocol,
 };
 use crate::request::{ProtectRequest, RequestError, ResolvedMakeup};
 use crate::verify::{RecognizerCheck, Reference, Verification, embed_all};
-use crate::protect::protect_onto;
 use crate::wardrobe::{MATCHER, Wardrobe};
 use crate::{Comparison, FaceResult, Goal, ProtectError, Protected, Surrogate, cosine, metrics};
 
@@ -117,8 +117,7 @@ pub async fn run_async(
         wore_again.push(worn);
     }
     let protected = Protected { image: canvas, faces: results };
-    let mut reports: Vec<FaceReport> =
-        protected.faces.iter().map(|face| FaceReport::new(face, request.mode)).collect();
+    let mut reports: Vec<FaceReport> = protected.faces.iter().map(|face| FaceReport::new(face, request.mode)).collect();
     for (report, wore) in reports.iter_mut().zip(wore_again) {
         report.wore_again = wore;
     }
@@ -156,11 +155,8 @@ pub async fn run_async(
                 .map(|recognizer| {
                     let name = recognizer.name();
                     let role = if judges.iter().any(|(_, j)| j.name() == name) { Role::Judge } else { Role::Attacked };
-                    let photos: Vec<(&str, &[f32])> = job
-                        .references
-                        .iter()
-                        .filter_map(|r| Some((r.name.as_str(), r.embedding(name)?)))
-                        .collect();
+                    let photos: Vec<(&str, &[f32])> =
+                        job.references.iter().filter_map(|r| Some((r.name.as_str(), r.embedding(name)?))).collect();
                     let (own, now) = (embedding(&before, name), embedding(&after, name));
                     RecognizerCheck::new(name, role, recognizer.threshold(), &own, &now, &photos)
                 })

@@ -24,8 +24,8 @@ use crate::report::{
     StepProgress, Transfer, Verdict,
 };
 use crate::request::{Attack, Expert, Makeup, MakeupReport, ProtectRequest};
-use crate::verify::{RecognizerCheck, Verification};
 use crate::search::{Goal, Strength};
+use crate::verify::{RecognizerCheck, Verification};
 
 /// Where the generated files live, from the repository root.
 pub const DIRECTORY: &str = "web/src/engine/generated";
@@ -167,8 +167,22 @@ pub fn example_report() -> ProtectReport {
             verification: Some(Verification::new(
                 vec!["me-at-work.jpg".into()],
                 vec![
-                    RecognizerCheck::new("mobileface", Role::Attacked, 0.5, &[1.0, 0.0], &[0.0, 1.0], &[("me-at-work.jpg", &[1.0, 0.0])]),
-                    RecognizerCheck::new("face-recognition-net", Role::Judge, 0.75, &[1.0, 0.0], &[1.0, 0.0], &[("me-at-work.jpg", &[1.0, 0.0])]),
+                    RecognizerCheck::new(
+                        "mobileface",
+                        Role::Attacked,
+                        0.5,
+                        &[1.0, 0.0],
+                        &[0.0, 1.0],
+                        &[("me-at-work.jpg", &[1.0, 0.0])],
+                    ),
+                    RecognizerCheck::new(
+                        "face-recognition-net",
+                        Role::Judge,
+                        0.75,
+                        &[1.0, 0.0],
+                        &[1.0, 0.0],
+                        &[("me-at-work.jpg", &[1.0, 0.0])],
+                    ),
                 ],
             )),
             wore_again: true,

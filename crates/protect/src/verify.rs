@@ -59,7 +59,12 @@ impl Reference {
 
     /// [`embed_async`](Self::embed_async), blocking (natively).
     #[cfg(not(target_family = "wasm"))]
-    pub fn embed(name: &str, photo: &Image, found: &Faces, recognizers: &[&Surrogate]) -> Result<Reference, ReferenceError> {
+    pub fn embed(
+        name: &str,
+        photo: &Image,
+        found: &Faces,
+        recognizers: &[&Surrogate],
+    ) -> Result<Reference, ReferenceError> {
         pollster::block_on(Reference::embed_async(name, photo, found, recognizers))
     }
 
