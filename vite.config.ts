@@ -22,6 +22,18 @@ export const CONTENT_SECURITY_POLICY = [
   "form-action 'none'",
 ].join('; ');
 
+/**
+ * Cross-origin isolation, which shared memory (SharedArrayBuffer) needs and with it the threaded
+ * build of the engine: the page shares its process with no other origin's window, and loads
+ * nothing that did not opt in (everything is its own origin anyway). Headers only: no <meta>
+ * can set them, so a static host must send them itself (README, "Hosting"); without them the
+ * worker loads the single-thread build.
+ */
+export const CROSS_ORIGIN_ISOLATION = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+};
+
 function contentSecurityPolicy(): Plugin {
   return {
     name: 'facecloak-csp',
@@ -53,9 +65,10 @@ export default defineConfig({
     host: '127.0.0.1',
     port: 4173,
     strictPort: true,
-    headers: { 'Content-Security-Policy': CONTENT_SECURITY_POLICY },
+    headers: { 'Content-Security-Policy': CONTENT_SECURITY_POLICY, ...CROSS_ORIGIN_ISOLATION },
   },
   server: {
     host: '127.0.0.1',
+    headers: CROSS_ORIGIN_ISOLATION,
   },
 });

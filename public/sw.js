@@ -14,9 +14,12 @@ self.addEventListener('install', (event) => {
     (async () => {
       const response = await fetch('precache.json', { cache: 'no-cache' });
       if (response.ok) {
-        const files = await response.json();
+        // The files every page needs, and those of the one module its worker will load: the
+        // threaded one where the app is cross-origin isolated (as this worker then is too).
+        const { common, single, threads } = await response.json();
+        const module = self.crossOriginIsolated && threads.length ? threads : single;
         const cache = await caches.open(CACHE);
-        await cache.addAll(files);
+        await cache.addAll([...common, ...module]);
       }
       await self.skipWaiting();
     })(),

@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // Times protecting a photo in the real app in headless Chromium: the CPU fallback (no WebGPU)
-// or WebGPU (SwiftShader here; a real GPU elsewhere). A benchmark, not a test: it prints.
+// or WebGPU (SwiftShader here; a real GPU elsewhere). On the CPU, the threaded build (the app is
+// served cross-origin isolated) or, with `--threads off`, the single-thread one. A benchmark,
+// not a test: it prints.
 //
-//   node scripts/bench-browser.mjs [--photo P] [--backend cpu|webgpu] [--strength low|medium|high] [--steps N]
+//   node scripts/bench-browser.mjs [--photo P] [--backend cpu|webgpu] [--threads auto|off]
+//     [--strength low|medium|high] [--steps N]
 //
 // Needs the built app (node scripts/build.mjs --dev, or the production build).
 
@@ -13,6 +16,7 @@ const { values } = parseArgs({
   options: {
     photo: { type: 'string', default: `${root}/fixtures/astronaut.png` },
     backend: { type: 'string', default: 'cpu' },
+    threads: { type: 'string', default: 'auto' },
     strength: { type: 'string', default: 'low' },
     steps: { type: 'string' },
   },
@@ -21,7 +25,9 @@ const webgpu = values.backend === 'webgpu';
 const app = await serveApp();
 const browser = await launch({ webgpu });
 try {
-  const { page } = await openApp(browser, app.origin, webgpu ? '/' : '/?backend=cpu');
+  const query = new URLSearchParams({ backend: webgpu ? 'gpu' : 'cpu' });
+  if (values.threads === 'off') query.set('threads', 'off');
+  const { page } = await openApp(browser, app.origin, `/?${query}`);
   const until = (predicate) => page.waitForFunction(predicate, null, { timeout: 3_600_000, polling: 250 });
   await until(() => document.documentElement.dataset.models === 'ready' || document.documentElement.dataset.state === 'error');
   const backend = await page.locator('#backend').textContent();

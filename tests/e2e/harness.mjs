@@ -12,14 +12,20 @@ export const artifacts = join(root, 'test-results');
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-/** Serves dist/ (built by `node scripts/build.mjs --dev`) on a free port of 127.0.0.1. */
-export async function serveApp() {
+/**
+ * Serves dist/ (built by `node scripts/build.mjs --dev`) on a free port of 127.0.0.1, with
+ * vite.config.ts's headers (cross-origin isolated: the threaded engine runs). `isolated: false`
+ * serves it as a host that sends no COOP/COEP headers would (a page embedding <face-cloak>):
+ * the single-thread engine runs.
+ */
+export async function serveApp({ isolated = true } = {}) {
   if (!existsSync(join(root, 'dist', 'index.html'))) {
     throw new Error('dist/ is missing: build the app first with `node scripts/build.mjs --dev`');
   }
   const server = await preview({
     root,
     logLevel: 'warn',
+    ...(isolated ? {} : { configFile: false }),
     preview: { host: '127.0.0.1', port: 0, strictPort: false, open: false },
   });
   const { port } = server.httpServer.address();

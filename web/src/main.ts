@@ -10,6 +10,7 @@ import type {
   Analysis,
   BackendInfo,
   BackendPreference,
+  ThreadsPreference,
   Goal,
   Look,
   Makeup,
@@ -203,9 +204,13 @@ function render() {
 }
 
 const MODELS_BASE = new URL('models/', document.baseURI).href;
-let preference: BackendPreference = new URLSearchParams(location.search).get('backend') === 'cpu' ? 'cpu' : 'auto';
+const BACKENDS: BackendPreference[] = ['auto', 'gpu', 'cpu'];
+const asked = new URLSearchParams(location.search).get('backend');
+let preference: BackendPreference = BACKENDS.find((b) => b === asked) ?? 'auto';
 backendChoice.value = preference;
-let engine = new EngineClient(preference, MODELS_BASE);
+// `?threads=off`: the single-thread build even where threads could run (to compare the two).
+const THREADS: ThreadsPreference = new URLSearchParams(location.search).get('threads') === 'off' ? 'off' : 'auto';
+let engine = new EngineClient(preference, MODELS_BASE, { threads: THREADS });
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -215,9 +220,12 @@ function message(error: unknown): string {
 
 function showBackend(info: BackendInfo) {
   backendOut.dataset.kind = info.kind;
-  backendOut.textContent = info.kind === 'gpu' ? `WebGPU (${info.adapter})` : `CPU (${info.name})`;
-  fallbackNote.hidden = !info.fallback_reason;
-  fallbackNote.textContent = info.fallback_reason ? `— not on the GPU because ${info.fallback_reason}.` : '';
+  const threads = `${info.threads} thread${info.threads === 1 ? '' : 's'}`;
+  backendOut.textContent = info.kind === 'gpu' ? `WebGPU (${info.adapter})` : `CPU (${info.name}, ${threads})`;
+  // Why this backend: the GPU could not be had, or `auto` measured both and this one won.
+  const why = info.fallback_reason ? `not on the GPU because ${info.fallback_reason}` : info.choice ? `auto chose ${info.choice.summary}` : '';
+  fallbackNote.hidden = !why;
+  fallbackNote.textContent = why ? `— ${why}.` : '';
 }
 
 async function startEngine() {
@@ -234,6 +242,7 @@ async function startEngine() {
         modelsOut.textContent = `Loading the face models: ${(p.loaded / 1e6).toFixed(1)} of ${(p.total / 1e6).toFixed(1)} MB (${p.model})…`;
       },
     });
+    showBackend(loaded.backend); // where `auto` measured, it settles once the models are in
     const where = loaded.fromCache === loaded.bytes ? 'from this browser’s cache' : 'from this site, checked against their sha256';
     modelsOut.textContent = `Face models ready (${loaded.models.length} models, ${(loaded.bytes / 1e6).toFixed(1)} MB ${where}, ${((performance.now() - started) / 1000).toFixed(1)} s).`;
     await setupPresets();
@@ -248,14 +257,14 @@ async function startEngine() {
 }
 
 backendChoice.addEventListener('change', () => {
-  preference = backendChoice.value === 'cpu' ? 'cpu' : 'auto';
+  preference = BACKENDS.find((b) => b === backendChoice.value) ?? 'auto';
   const url = new URL(location.href);
-  if (preference === 'cpu') url.searchParams.set('backend', 'cpu');
-  else url.searchParams.delete('backend');
+  if (preference === 'auto') url.searchParams.delete('backend');
+  else url.searchParams.set('backend', preference);
   history.replaceState(null, '', url);
   if (app.phase.name === 'protecting') app.phase.abort.abort();
   engine.terminate();
-  engine = new EngineClient(preference, MODELS_BASE);
+  engine = new EngineClient(preference, MODELS_BASE, { threads: THREADS });
   // A new client holds no target: the person chooses it again. The other photos are still in
   // this tab: the new engine reads them again once it is ready.
   app.target = null;

@@ -10,8 +10,8 @@
 //! dir. The test runner (`wasm-bindgen-test-runner`, for `cargo test --target wasm32…`) still
 //! comes from the CLI, which `scripts/setup` installs for the test suite only.
 //!
-//! Usage: `facecloak-bindgen --target web --out-dir DIR [--remove-name-section]
-//! [--remove-producers-section] INPUT.wasm` — the CLI's spelling, so that the arguments in
+//! Usage: `facecloak-bindgen --target web --out-dir DIR [--out-name NAME]
+//! [--remove-name-section] [--remove-producers-section] INPUT.wasm` — the CLI's spelling, so that the arguments in
 //! `wasm-pack.toml` mean what they say in wasm-bindgen's own documentation.
 
 use std::path::PathBuf;
@@ -24,23 +24,27 @@ use wasm_bindgen_cli_support::Bindgen;
 struct Options {
     input: PathBuf,
     out_dir: PathBuf,
+    /// The output files' stem (`--out-name`): the threaded build's module sits beside the
+    /// single-thread one under another name. Without it, the input's stem.
+    out_name: Option<String>,
     remove_name_section: bool,
     remove_producers_section: bool,
 }
 
-const USAGE: &str = "usage: facecloak-bindgen --target web --out-dir DIR [--remove-name-section] \
-                     [--remove-producers-section] INPUT.wasm";
+const USAGE: &str = "usage: facecloak-bindgen --target web --out-dir DIR [--out-name NAME] \
+                     [--remove-name-section] [--remove-producers-section] INPUT.wasm";
 
 /// Reads the arguments. Anything the build does not use is refused by name rather than ignored:
 /// a flag that silently did nothing would ship a module that differs from what the settings say.
 fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
     let mut args = args.into_iter();
-    let (mut input, mut out_dir, mut target) = (None, None, None);
+    let (mut input, mut out_dir, mut target, mut out_name) = (None, None, None, None);
     let (mut remove_name_section, mut remove_producers_section) = (false, false);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--target" => target = Some(args.next().ok_or("--target needs a value")?),
             "--out-dir" => out_dir = Some(PathBuf::from(args.next().ok_or("--out-dir needs a value")?)),
+            "--out-name" => out_name = Some(args.next().ok_or("--out-name needs a value")?),
             "--remove-name-section" => remove_name_section = true,
             "--remove-producers-section" => remove_producers_section = true,
             flag if flag.starts_with('-') => {
@@ -60,6 +64,7 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
     Ok(Options {
         input: input.ok_or_else(|| format!("the input .wasm is missing\n{USAGE}"))?,
         out_dir: out_dir.ok_or_else(|| format!("--out-dir is missing\n{USAGE}"))?,
+        out_name,
         remove_name_section,
         remove_producers_section,
     })
@@ -77,8 +82,11 @@ fn main() -> ExitCode {
     let generated = bindgen
         .web(true)
         .map(|bindgen| {
+            bindgen.input_path(&options.input);
+            if let Some(name) = &options.out_name {
+                bindgen.out_name(name);
+            }
             bindgen
-                .input_path(&options.input)
                 .remove_name_section(options.remove_name_section)
                 .remove_producers_section(options.remove_producers_section)
                 .typescript(true)
@@ -108,13 +116,14 @@ mod tests {
     #[test]
     fn reads_the_release_builds_arguments() {
         let options =
-            parse(args("--target web --out-dir web/pkg --remove-name-section --remove-producers-section m.wasm"))
+            parse(args("--target web --out-dir web/pkg --out-name m_threads --remove-name-section --remove-producers-section m.wasm"))
                 .unwrap();
         assert_eq!(
             options,
             Options {
                 input: "m.wasm".into(),
                 out_dir: "web/pkg".into(),
+                out_name: Some("m_threads".into()),
                 remove_name_section: true,
                 remove_producers_section: true,
             }
@@ -131,6 +140,7 @@ mod tests {
             ("--target web --out-dir o", "input .wasm is missing"),
             ("--target web --out-dir o a.wasm b.wasm", "b.wasm is a second"),
             ("--target web --out-dir", "--out-dir needs a value"),
+            ("--target web --out-dir o m.wasm --out-name", "--out-name needs a value"),
         ] {
             let error = parse(args(line)).unwrap_err();
             assert!(error.contains(says), "{line}: {error}");

@@ -46,6 +46,16 @@ pub struct Args {
     /// Search steps per face for `--protect` (medium strength runs at most 60).
     #[arg(long, default_value_t = 60)]
     protect_steps: usize,
+    /// Where `--protect`'s search runs: the CPU backend, or wgpu on Vulkan (the GPU path, with
+    /// the same WGSL kernels as the browser's WebGPU; faces are found on the CPU either way).
+    #[arg(long, value_enum, default_value_t = SearchOn::Cpu)]
+    protect_on: SearchOn,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum SearchOn {
+    Cpu,
+    Vulkan,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -142,7 +152,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         time_pipeline(&dir, &device, photo, args.runs)?;
     }
     if let Some(photo) = &args.protect {
-        time_protect(&dir, &device, photo, args.protect_steps)?;
+        let search = match args.protect_on {
+            SearchOn::Cpu => Backend::cpu(backend),
+            SearchOn::Vulkan => Backend::vulkan().context("starting wgpu on Vulkan")?,
+        };
+        time_protect(&dir, &device, &search, photo, args.protect_steps)?;
     }
     let only: Vec<&String> = args.only.iter().filter(|n| n.as_str() != "none").collect();
     if only.is_empty() {
@@ -258,13 +272,13 @@ fn time_pipeline(dir: &Path, device: &Device, photo: &Path, runs: usize) -> anyh
     Ok(())
 }
 
-/// One end-to-end protection of `photo`: decode, find faces, search (medium strength, every
-/// step timed), paste back, encode.
-fn time_protect(dir: &Path, device: &Device, photo: &Path, steps: usize) -> anyhow::Result<()> {
+/// One end-to-end protection of `photo`: decode, find faces (on `device`), search on `search`
+/// (medium strength, every step timed), paste back, encode.
+fn time_protect(dir: &Path, device: &Device, search: &Backend, photo: &Path, steps: usize) -> anyhow::Result<()> {
     use facecloak_protect::{DEFAULT_SURROGATES, Mode, Strength, Surrogate, protect};
     let detector = Detector::new(crate::load_model(dir, "blazeface")?, device)?;
     let landmarker = crate::load_landmarker(dir, device)?;
-    let autodiff = device.clone().autodiff();
+    let autodiff = search.device().clone().autodiff();
     let surrogates = DEFAULT_SURROGATES
         .iter()
         .map(|name| Ok(Surrogate::new(name, crate::load_model(dir, name)?, &autodiff)?))
@@ -275,7 +289,12 @@ fn time_protect(dir: &Path, device: &Device, photo: &Path, steps: usize) -> anyh
     settings.steps = steps;
     // Early stopping would make the time depend on how easy the face is: time every step.
     settings.patience = usize::MAX;
-    eprintln!("timing protect on {} ({steps} steps per face, medium, {} surrogates)…", photo.display(), refs.len());
+    eprintln!(
+        "timing protect on {} ({steps} steps per face, medium, {} surrogates, search on {})…",
+        photo.display(),
+        refs.len(),
+        search.info()
+    );
     let start = Instant::now();
     let bytes = std::fs::read(photo).with_context(|| photo.display().to_string())?;
     let image = Image::decode(&bytes, Image::DEFAULT_MAX_PIXELS)?;
@@ -293,11 +312,13 @@ fn time_protect(dir: &Path, device: &Device, photo: &Path, steps: usize) -> anyh
     step_times.sort_by(f32::total_cmp);
     let median = step_times.get(step_times.len() / 2).copied().unwrap_or(0.0);
     println!(
-        "protect {} ({:.1} MP, {} faces, {steps} steps each, medium, faceres + faceres-deep + mobileface, EOT on): \
+        "protect {} ({:.1} MP, {} faces, {steps} steps each, medium, {} surrogates, EOT on, search on {}): \
          {total:.1} s end to end (decode + faces {found_at:.1} s); median step {:.0} ms",
         photo.display(),
         (image.width * image.height) as f64 / 1e6,
         found.faces.len(),
+        DEFAULT_SURROGATES.join(" + "),
+        search.info().name,
         median * 1e3
     );
     Ok(())

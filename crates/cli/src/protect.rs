@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use burn::tensor::Device;
-use facecloak_device::{Backend, BackendInfo, CpuBackend};
+use facecloak_device::{Backend, BackendChoice, BackendInfo, BackendKind, CpuBackend};
 use facecloak_face::{Detector, Face, Framed, Image, Landmarker, Mesh, find_faces};
 use facecloak_makeup::{presets, reference};
 use facecloak_protect::report::Role;
@@ -74,9 +74,11 @@ pub struct Args {
     /// no random transformations during the search (faster, less robust).
     #[arg(long, help_heading = "Expert")]
     no_eot: bool,
-    /// Where the search runs.
-    #[arg(long, value_enum, default_value_t = BackendChoice::Cpu)]
-    backend: BackendChoice,
+    /// Where the search runs: the CPU, wgpu on Vulkan, or `auto`: whichever of the two runs one
+    /// search step's recognizer passes faster here, timed on both before the batch (the choice
+    /// and its numbers are printed and in every report).
+    #[arg(long, value_enum, default_value_t = BackendArg::Cpu)]
+    backend: BackendArg,
     /// The surrogate recognizers to attack (leave one out to test transfer to it). The
     /// independent judge, face-recognition-net, only scores the result unless --attack-all.
     #[arg(long, value_delimiter = ',', default_values_t = DEFAULT_SURROGATES.map(str::to_string))]
@@ -105,9 +107,38 @@ pub struct Args {
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
-enum BackendChoice {
+enum BackendArg {
     Cpu,
     Wgpu,
+    Auto,
+}
+
+/// `--backend auto`: Vulkan if it starts and is faster at `surrogates`' passes than the CPU.
+fn choose_backend(dir: &Path, surrogates: &[String], cpu: &Backend) -> anyhow::Result<Backend> {
+    let gpu = match Backend::vulkan() {
+        Ok(gpu) => gpu,
+        Err(error) => {
+            eprintln!("backend auto: the CPU, because {error}");
+            return Ok(Backend::cpu_fallback(error.to_string()));
+        }
+    };
+    let time = |backend: &Backend| -> anyhow::Result<f64> {
+        let device = backend.device().clone().autodiff();
+        let loaded = surrogates
+            .iter()
+            .map(|name| Ok(Surrogate::new(name, load_model(dir, name)?, &device)?))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let refs: Vec<&Surrogate> = loaded.iter().collect();
+        Ok(facecloak_protect::step_time::recognizer_step_ms(&refs)?)
+    };
+    eprintln!("backend auto: timing a search step's recognizer passes on {} and on the CPU…", gpu.info().adapter);
+    let choice = BackendChoice::between(gpu.info().adapter.clone(), time(&gpu)?, time(cpu)?, cpu.info().threads);
+    eprintln!("backend auto: {choice}");
+    Ok(match choice.chosen {
+        BackendKind::Gpu => gpu,
+        BackendKind::Cpu => cpu.clone(),
+    }
+    .with_choice(choice))
 }
 
 /// The face pipeline on the CPU (small models, read back at once).
@@ -134,8 +165,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let dir = models_dir(args.models.clone());
     let cpu = Backend::cpu(CpuBackend::Flex);
     let search_backend = match args.backend {
-        BackendChoice::Cpu => cpu.clone(),
-        BackendChoice::Wgpu => Backend::vulkan().context("starting wgpu on Vulkan")?,
+        BackendArg::Cpu => cpu.clone(),
+        BackendArg::Wgpu => Backend::vulkan().context("starting wgpu on Vulkan")?,
+        BackendArg::Auto => choose_backend(&dir, &args.surrogates, &cpu)?,
     };
     let device: Device = search_backend.device().clone().autodiff();
     let finder = Finder {

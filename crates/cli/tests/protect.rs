@@ -220,3 +220,31 @@ fn verify_with_compares_the_result_with_other_photos_of_the_person() {
     );
     std::fs::remove_dir_all(&scratch).ok();
 }
+
+/// `--backend auto` times a search step's recognizer passes on Vulkan and on the CPU and runs on
+/// the faster. Here Vulkan is lavapipe, a software rasteriser on the same two cores, which burn's
+/// CPU backend beats: the report says so, with both times.
+#[test]
+fn backend_auto_measures_both_and_picks_the_cpu_over_lavapipe() {
+    let Some(models) = human_models() else { return };
+    let out = std::env::temp_dir().join(format!("facecloak-protect-auto-{}", std::process::id()));
+    let run = Command::new(env!("CARGO_BIN_EXE_facecloak"))
+        .args(["protect", "--models"])
+        .arg(&models)
+        .arg("-o")
+        .arg(&out)
+        .args(["--backend", "auto", "--steps", "1", "--surrogates", "mobileface", "--json"])
+        .arg(repo_root().join("fixtures/astronaut.png"))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
+    assert!(run.status.success(), "{stdout}\n{stderr}");
+    let report: facecloak_protect::ProtectReport = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    let choice = report.backend.choice.clone().unwrap_or_else(|| panic!("auto records its choice\n{stderr}"));
+    assert!(choice.adapter.contains("llvmpipe"), "lavapipe was measured: {choice:?}");
+    assert!(choice.gpu_ms > 0.0 && choice.cpu_ms > 0.0, "{choice:?}");
+    assert_eq!(choice.chosen, facecloak_device::BackendKind::Cpu, "{choice:?}");
+    assert_eq!(report.backend.name, "flex");
+    assert!(stderr.contains("backend auto: the CPU, the faster here"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&out);
+}

@@ -17,7 +17,10 @@
 //! browser-specific part is one async constructor ([`Backend::webgpu`]); everything else builds
 //! and is tested natively.
 
+pub mod choice;
 pub mod selfcheck;
+
+pub use choice::BackendChoice;
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -51,7 +54,7 @@ pub enum CpuBackend {
 }
 
 /// What a [`Backend`] is, in words a person (and a test) can check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct BackendInfo {
     /// GPU or CPU.
     pub kind: BackendKind,
@@ -62,13 +65,38 @@ pub struct BackendInfo {
     pub adapter: String,
     /// Set when a GPU was wanted but this backend is the fallback: why the GPU was not used.
     pub fallback_reason: Option<String>,
+    /// The threads CPU work runs on (rayon's pool): every core natively, the browser's worker
+    /// pool in the threaded web build, 1 in the single-thread web build. Face finding is CPU
+    /// work on every backend.
+    pub threads: u32,
+    /// Set when the backend was chosen by measuring it against the other (`auto` where both
+    /// start): the times and the choice.
+    pub choice: Option<BackendChoice>,
+}
+
+/// The size of rayon's global pool, which burn's CPU backend and our kernels compute on.
+///
+/// In the threaded web build this must not run before the worker has built the pool
+/// (`initThreadPool`): rayon's first use would settle on a pool of one thread for good.
+pub fn cpu_threads() -> u32 {
+    u32::try_from(rayon::current_num_threads()).unwrap_or(u32::MAX)
 }
 
 impl fmt::Display for BackendInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", self.name, self.adapter)?;
+        write!(
+            f,
+            "{} ({}; {} CPU thread{})",
+            self.name,
+            self.adapter,
+            self.threads,
+            if self.threads == 1 { "" } else { "s" }
+        )?;
         if let Some(reason) = &self.fallback_reason {
             write!(f, "; fell back to the CPU because {reason}")?;
+        }
+        if let Some(choice) = &self.choice {
+            write!(f, "; chose {choice}")?;
         }
         Ok(())
     }
@@ -114,6 +142,8 @@ impl Backend {
                 name: name.to_owned(),
                 adapter: adapter.to_owned(),
                 fallback_reason: None,
+                threads: cpu_threads(),
+                choice: None,
             },
             lost: Arc::default(),
         }
@@ -155,6 +185,8 @@ impl Backend {
                 name: format!("wgpu/{}", adapter.backend.to_str()),
                 adapter: format!("{} ({})", adapter.name, adapter.driver_info).trim().to_owned(),
                 fallback_reason: None,
+                threads: cpu_threads(),
+                choice: None,
             },
             lost: watch_for_loss(&setup.device),
         };
@@ -166,7 +198,7 @@ impl Backend {
     ///
     /// `adapter` is the description that JavaScript read from `GPUAdapter.info` (wgpu does not
     /// expose it on the web), so the page can say which adapter really ran.
-    #[cfg(target_family = "wasm")]
+    #[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
     pub async fn webgpu(adapter: String) -> Result<Self, DeviceError> {
         use burn::tensor::wgpu::WgpuBackend;
 
@@ -188,11 +220,19 @@ impl Backend {
                 name: "wgpu/webgpu".to_owned(),
                 adapter,
                 fallback_reason: None,
+                threads: cpu_threads(),
+                choice: None,
             },
             lost: watch_for_loss(&setup.device),
         };
         *WEBGPU.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(backend.clone());
         Ok(backend)
+    }
+
+    /// This backend, marked as the one `choice` chose.
+    pub fn with_choice(mut self, choice: BackendChoice) -> Self {
+        self.info.choice = Some(choice);
+        self
     }
 
     /// The burn device (without autodiff; call `.autodiff()` where gradients are needed).
@@ -212,6 +252,7 @@ impl Backend {
 }
 
 /// Registers wgpu's device-lost callback, which records why.
+#[cfg(not(all(target_family = "wasm", target_feature = "atomics")))]
 fn watch_for_loss(device: &burn::tensor::wgpu::wgpu::Device) -> Arc<Mutex<Option<String>>> {
     let lost = Arc::new(Mutex::new(None));
     let record = Arc::clone(&lost);

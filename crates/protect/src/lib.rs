@@ -21,6 +21,7 @@ pub mod request;
 mod rng;
 pub mod run;
 pub mod search;
+pub mod step_time;
 pub mod surrogate;
 pub mod thresholds;
 pub mod typescript;

@@ -138,6 +138,8 @@ pub fn example_report() -> ProtectReport {
             name: "flex".into(),
             adapter: "burn-flex".into(),
             fallback_reason: Some("the CPU was asked for".into()),
+            threads: 1,
+            choice: None,
         },
         faces: vec![FaceReport {
             face,

@@ -309,15 +309,11 @@ impl Depthwise {
         }
     }
 
-    /// Runs `plane(index, out)` on each `len`-sized chunk of `out`: on every core natively.
+    /// Runs `plane(index, out)` on each `len`-sized chunk of `out`, on every thread of rayon's
+    /// pool (one, inline, in the single-thread web build).
     fn planes(out: &mut [f32], len: usize, plane: impl Fn(usize, &mut [f32]) + Sync + Send) {
-        #[cfg(not(target_family = "wasm"))]
-        {
-            use rayon::prelude::*;
-            out.par_chunks_mut(len.max(1)).enumerate().for_each(|(p, out)| plane(p, out));
-        }
-        #[cfg(target_family = "wasm")]
-        out.chunks_mut(len.max(1)).enumerate().for_each(|(p, out)| plane(p, out));
+        use rayon::prelude::*;
+        out.par_chunks_mut(len.max(1)).enumerate().for_each(|(p, out)| plane(p, out));
     }
 
     /// The convolution (plus `bias`), row by row: for stride 1 each filter tap is one

@@ -33,8 +33,14 @@ use wasm_bindgen_futures::future_to_promise;
 // `facecloak_protect::typescript`): the worker gets typed results, not `any`.
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &str = r#"
-import type { Analysis, BackendInfo, CheckProgress, Preset, PromptPreview, ProtectReport, ProtectRequest, SelfCheckReport, StepProgress } from '../src/engine/generated/types';
+import type { Analysis, BackendChoice, BackendInfo, CheckProgress, Preset, PromptPreview, ProtectReport, ProtectRequest, SelfCheckReport, StepProgress } from '../src/engine/generated/types';
 "#;
+
+/// `initThreadPool(threads)` in the threaded build: starts that many web workers on this
+/// module's shared memory as rayon's global pool, on which burn's CPU backend and our kernels
+/// run. The worker awaits it before anything else runs (see `facecloak_device::cpu_threads`).
+#[cfg(target_feature = "atomics")]
+pub use wasm_bindgen_rayon::init_thread_pool;
 
 #[wasm_bindgen(start)]
 fn on_load() {
@@ -56,8 +62,20 @@ impl Engine {
     /// fall back to the CPU and say why.
     #[wasm_bindgen(js_name = startWebgpu)]
     pub async fn start_webgpu(adapter: String) -> Result<Engine, JsError> {
-        let backend = Backend::webgpu(adapter).await.map_err(to_js_error)?;
-        Ok(Engine { backend: Rc::new(backend), session: Rc::default() })
+        #[cfg(not(target_feature = "atomics"))]
+        {
+            let backend = Backend::webgpu(adapter).await.map_err(to_js_error)?;
+            Ok(Engine { backend: Rc::new(backend), session: Rc::default() })
+        }
+        // The threaded build has no WebGPU (see facecloak-device's Cargo.toml); the worker
+        // loads the single-thread build to use the GPU, so this only answers a caller that did not.
+        #[cfg(target_feature = "atomics")]
+        {
+            let _ = adapter;
+            Err(JsError::new(
+                "the threaded build of the engine runs on the CPU only; WebGPU needs the single-thread build",
+            ))
+        }
     }
 
     /// Starts on burn's CPU backend. `fallbackReason`, when given, says why the GPU is not used.
@@ -84,6 +102,54 @@ impl Engine {
     pub fn memory_bytes(&self) -> f64 {
         let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
         memory.buffer().unchecked_into::<js_sys::ArrayBuffer>().byte_length() as f64
+    }
+
+    /// Milliseconds that one search step's recognizer passes take on this engine's backend, warm
+    /// (`facecloak_protect::step_time`): what `auto` compares. The default surrogates must be
+    /// loaded.
+    #[wasm_bindgen(js_name = measureStep, unchecked_return_type = "Promise<number>")]
+    pub fn measure_step(&self) -> Promise {
+        let session = Rc::clone(&self.session);
+        future_to_promise(async move {
+            let recognizers: Vec<Rc<Surrogate>> = {
+                let session = session.try_borrow().map_err(|_| JsValue::from(to_js_error(SessionError::Busy)))?;
+                session
+                    .recognizers
+                    .iter()
+                    .filter(|s| facecloak_protect::DEFAULT_SURROGATES.contains(&s.name()))
+                    .cloned()
+                    .collect()
+            };
+            if recognizers.len() < facecloak_protect::DEFAULT_SURROGATES.len() {
+                return Err(to_js_error(SessionError::NotLoaded("a surrogate recognizer")).into());
+            }
+            let refs: Vec<&Surrogate> = recognizers.iter().map(Rc::as_ref).collect();
+            let ms = facecloak_protect::step_time::recognizer_step_ms_async(&refs)
+                .await
+                .map_err(|e| JsValue::from(to_js_error(e)))?;
+            Ok(JsValue::from_f64(ms))
+        })
+    }
+
+    /// The choice two measured times make (`facecloak_device::BackendChoice`: the one rule, for
+    /// the worker as for the CLI).
+    #[wasm_bindgen(js_name = chooseBackend, unchecked_return_type = "BackendChoice")]
+    pub fn choose_backend(adapter: String, gpu_ms: f64, cpu_ms: f64, cpu_threads: u32) -> Result<JsValue, JsError> {
+        to_js(&facecloak_device::BackendChoice::between(adapter, gpu_ms, cpu_ms, cpu_threads))
+    }
+
+    /// Marks this engine as the one `choice` chose (`remembered`: measured on an earlier visit
+    /// and kept by the page), so that its backend, and every report, says so.
+    #[wasm_bindgen(js_name = setChoice)]
+    pub fn set_choice(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "BackendChoice")] choice: JsValue,
+        remembered: bool,
+    ) -> Result<(), JsError> {
+        let choice: facecloak_device::BackendChoice =
+            serde_wasm_bindgen::from_value(choice).map_err(|e| JsError::new(&format!("not a backend choice: {e}")))?;
+        self.backend = Rc::new(self.backend.as_ref().clone().with_choice(choice.remembered(remembered)));
+        Ok(())
     }
 
     /// Why the GPU device was lost, once it has been (then the worker moves to the CPU).

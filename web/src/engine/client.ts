@@ -11,8 +11,10 @@
 //   next protection (a cancel or a lost GPU restarts the worker, which loses them).
 
 import type {
+  BackendChoice,
   BackendInfo,
   BackendPreference,
+  ThreadsPreference,
   EngineApi,
   Method,
   Progress,
@@ -39,6 +41,29 @@ function only<K extends Progress['kind']>(kind: K, { signal, onProgress }: CallO
   return { signal, onProgress: onProgress && ((progress) => isKind(progress) && onProgress(progress)) };
 }
 
+/**
+ * `auto`'s measured choice of backend, kept in this origin's storage so that it is measured
+ * once per adapter, not on every visit (the worker checks it is for the adapter it has).
+ */
+const CHOICE_KEY = 'facecloak.backend-choice';
+
+function rememberedChoice(): BackendChoice | null {
+  try {
+    const stored = JSON.parse(localStorage.getItem(CHOICE_KEY) ?? 'null');
+    return stored && typeof stored.adapter === 'string' && (stored.chosen === 'gpu' || stored.chosen === 'cpu') ? stored : null;
+  } catch {
+    return null; // storage refused (a sandboxed frame) or unreadable: measure again
+  }
+}
+
+function rememberChoice(choice: BackendChoice) {
+  try {
+    localStorage.setItem(CHOICE_KEY, JSON.stringify(choice));
+  } catch {
+    // Storage refused: the next visit measures again.
+  }
+}
+
 export class EngineCrashedError extends Error {
   override name = 'EngineCrashedError';
 }
@@ -55,6 +80,7 @@ function abortError(signal: AbortSignal): unknown {
 
 export class EngineClient {
   readonly #preference: BackendPreference;
+  readonly #threads: ThreadsPreference;
   readonly #modelsBase: string;
   readonly #createWorker: () => Worker;
   #worker: Worker | null = null;
@@ -69,8 +95,13 @@ export class EngineClient {
   #referencesHeldBy: Worker | null = null;
 
   /** `modelsBase`: the URL of the folder holding the models and their manifest.json. */
-  constructor(preference: BackendPreference, modelsBase: string, createWorker?: () => Worker) {
+  constructor(
+    preference: BackendPreference,
+    modelsBase: string,
+    { threads = 'auto', createWorker }: { threads?: ThreadsPreference; createWorker?: () => Worker } = {},
+  ) {
     this.#preference = preference;
+    this.#threads = threads;
     this.#modelsBase = modelsBase;
     this.#createWorker =
       createWorker ?? (() => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'facecloak-engine' }));
@@ -91,7 +122,10 @@ export class EngineClient {
   /** Fetches (or reads from the cache), checks and loads the face models. */
   async loadModels(options: CallOptions<'load'> = {}): Promise<EngineApi['loadModels']['result']> {
     await this.start(options);
-    return this.#call('loadModels', {}, only('load', options));
+    const loaded = await this.#call('loadModels', {}, only('load', options));
+    const choice = loaded.backend.choice;
+    if (choice && !choice.remembered) rememberChoice(choice);
+    return loaded;
   }
 
   /** Decodes a photo and finds its faces. */
@@ -178,7 +212,7 @@ export class EngineClient {
       this.terminate(new EngineCrashedError(`the engine worker stopped: ${event.message || 'unknown error'}`));
     });
     this.#worker = worker;
-    this.#started = this.#call('start', { backend: this.#preference, modelsBase: this.#modelsBase }, {});
+    this.#started = this.#call('start', { backend: this.#preference, threads: this.#threads, modelsBase: this.#modelsBase, remembered: rememberedChoice() }, {});
     // A failed start is reported to whoever awaits it; don't also report it as unhandled.
     this.#started.catch(() => {});
   }

@@ -6,6 +6,7 @@
 
 import type {
   Analysis as EngineAnalysis,
+  BackendChoice,
   BackendInfo,
   CheckProgress,
   Preset,
@@ -18,8 +19,19 @@ import type {
 
 export type * from './generated/types';
 
-/** Which backend the engine should try: the GPU when it can (falling back to the CPU), or the CPU. */
-export type BackendPreference = 'auto' | 'cpu';
+/**
+ * Which backend the engine runs on: `auto`, the faster of WebGPU and the CPU where both start
+ * (measured once per adapter, then remembered by the page); `gpu`, WebGPU whenever it starts;
+ * `cpu`, the CPU. Without a working GPU every choice runs on the CPU, saying why.
+ */
+export type BackendPreference = 'auto' | 'gpu' | 'cpu';
+
+/**
+ * Whether the engine may use the threaded build: `auto` where the page is cross-origin isolated
+ * (the only place shared memory exists), `off` for the single-thread build everywhere (to
+ * compare the two, `?threads=off`).
+ */
+export type ThreadsPreference = 'auto' | 'off';
 
 /** What the engine found in a photo, with the photo upright as RGBA, as the engine sees it. */
 export interface Analysis extends EngineAnalysis {
@@ -61,9 +73,19 @@ export interface ReferenceResult {
 
 /** The engine's methods: parameters and results. */
 export interface EngineApi {
-  start: { params: { backend: BackendPreference; modelsBase: string }; result: BackendInfo };
+  start: {
+    params: {
+      backend: BackendPreference;
+      threads: ThreadsPreference;
+      modelsBase: string;
+      /** The choice `auto` made on an earlier visit (the page keeps it), used if it is for this adapter. */
+      remembered: BackendChoice | null;
+    };
+    result: BackendInfo;
+  };
   selfCheck: { params: { size: number }; result: SelfCheckReport };
-  loadModels: { params: Record<string, never>; result: { models: string[]; bytes: number; fromCache: number } };
+  /** Also where `auto` measures: the backend it settled on comes back with the models. */
+  loadModels: { params: Record<string, never>; result: { models: string[]; bytes: number; fromCache: number; backend: BackendInfo } };
   analyse: { params: { bytes: Uint8Array; maxPixels: number }; result: Analysis };
   parsePrompt: { params: { text: string }; result: PromptPreview };
   presets: { params: Record<string, never>; result: Preset[] };

@@ -2,7 +2,9 @@
 // page (or the <face-cloak> widget) talks to it through client.ts; model code never runs on the
 // main thread, so the page stays responsive during a protection.
 //
-// Start-up: init the module → request a WebGPU adapter → start burn's wgpu backend and prove it
+// Start-up: load the build of the module the page can run (the threaded one where it is
+// cross-origin isolated, with its thread pool built first; the single-thread one elsewhere) →
+// init it → request a WebGPU adapter → start burn's wgpu backend and prove it
 // computes (a small self-check) → ready. Any failure on the GPU path (no `navigator.gpu`, no
 // adapter, device creation refused or lost, wrong numbers) falls back to burn's CPU backend and
 // records why, so the page can say so. Face finding always runs on the CPU backend (its reads
@@ -11,11 +13,11 @@
 /// <reference lib="webworker" />
 /// <reference types="@webgpu/types" />
 
-import init, { Engine } from '../../pkg/facecloak_wasm.js';
-import wasmUrl from '../../pkg/facecloak_wasm_bg.wasm?url';
+import type * as Wasm from '../../pkg/facecloak_wasm.js';
 import { fetchModels } from './models';
 import type {
   Analysis,
+  BackendChoice,
   BackendPreference,
   CheckProgress,
   EngineApi,
@@ -24,9 +26,27 @@ import type {
   Reply,
   Request,
   StepProgress,
+  ThreadsPreference,
 } from './protocol';
 
 declare const self: DedicatedWorkerGlobalScope;
+
+type Engine = Wasm.Engine;
+/** The threaded build's glue: the same API plus wasm-bindgen-rayon's pool constructor. */
+type ThreadedWasm = typeof Wasm & { initThreadPool(threads: number): Promise<void> };
+
+// The builds this app was built with (wasm-pack.toml [module.*]; `--local` builds only the
+// threaded one). A glob, so that a build missing one still bundles; each is its own chunk, and
+// only the one chosen is downloaded.
+const GLUE = import.meta.glob<typeof Wasm>(['../../pkg/facecloak_wasm.js', '../../pkg/facecloak_wasm_threads.js']);
+const WASM_URLS = import.meta.glob<string>(['../../pkg/facecloak_wasm_bg.wasm', '../../pkg/facecloak_wasm_threads_bg.wasm'], {
+  query: '?url',
+  import: 'default',
+  eager: true,
+});
+
+/** The module's API, once loaded (static functions such as `Engine.presets` need it). */
+let wasm: typeof Wasm | null = null;
 
 let engine: Promise<Engine> | null = null;
 let modelsBase = '';
@@ -38,7 +58,8 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-async function startGpu(): Promise<Engine | string> {
+/** WebGPU, in the single-thread build (loaded only once an adapter is there to use). */
+async function startGpu(): Promise<{ started: Engine; adapter: string } | string> {
   const gpu = self.navigator.gpu;
   if (!gpu) return 'this browser offers no WebGPU (navigator.gpu is missing)';
   let adapter: GPUAdapter | null;
@@ -52,7 +73,7 @@ async function startGpu(): Promise<Engine | string> {
   const description = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unnamed adapter';
   let started: Engine;
   try {
-    started = await Engine.startWebgpu(description);
+    started = await (await loadModule('single')).Engine.startWebgpu(description);
   } catch (error) {
     return `WebGPU did not start: ${message(error)}`;
   }
@@ -65,19 +86,130 @@ async function startGpu(): Promise<Engine | string> {
   } catch (error) {
     return `WebGPU failed in the start-up check: ${message(error)}`;
   }
-  return started;
+  return { started, adapter: description };
 }
 
-async function boot(preference: BackendPreference): Promise<Engine> {
-  await init({ module_or_path: wasmUrl });
-  if (preference === 'cpu') return Engine.startCpu('the CPU was asked for');
+/** The two builds of the module: the threaded one is CPU only (wgpu is not `Send` with atomics). */
+type Build = 'single' | 'threads';
+const STEMS: Record<Build, string> = { single: 'facecloak_wasm', threads: 'facecloak_wasm_threads' };
+const built = (build: Build) => `../../pkg/${STEMS[build]}.js` in GLUE;
+const loaded = new Map<Build, Promise<typeof Wasm>>();
+let threadsPreference: ThreadsPreference = 'auto';
+
+/**
+ * Loads and initialises one build, once. The threaded one's pool is built before anything else
+ * runs in it, because rayon's first use would otherwise settle on one thread for good.
+ */
+function loadModule(build: Build): Promise<typeof Wasm> {
+  let module = loaded.get(build);
+  if (!module) {
+    const stem = STEMS[build];
+    const load = GLUE[`../../pkg/${stem}.js`];
+    if (!load) return Promise.reject(new Error(`this app was built without the ${build} engine`));
+    module = (async () => {
+      const glue = await load();
+      await glue.default({ module_or_path: WASM_URLS[`../../pkg/${stem}_bg.wasm`] });
+      if (build === 'threads') await (glue as ThreadedWasm).initThreadPool(self.navigator.hardwareConcurrency);
+      return glue;
+    })();
+    loaded.set(build, module);
+  }
+  return module;
+}
+
+/**
+ * The CPU engine: in the threaded build where shared memory exists (a cross-origin isolated
+ * page) and threads are not turned off, else in the single-thread one.
+ */
+async function startCpu(reason?: string): Promise<Engine> {
+  const threaded = threadsPreference === 'auto' && self.crossOriginIsolated && built('threads');
+  if (!threaded && !built('single')) {
+    throw new Error(
+      'this build has only the threaded engine, which needs a cross-origin isolated page ' +
+        '(the Cross-Origin-Opener-Policy and -Embedder-Policy headers): serve it as scripts/start does, ' +
+        'or build both engines with node scripts/build.mjs',
+    );
+  }
+  wasm = await loadModule(threaded ? 'threads' : 'single');
+  return wasm.Engine.startCpu(reason);
+}
+
+/** The threads the CPU engine will have: the pool's size in the threaded build, else one. */
+function cpuThreads(): number {
+  const threaded = threadsPreference === 'auto' && self.crossOriginIsolated && built('threads');
+  return threaded ? self.navigator.hardwareConcurrency : 1;
+}
+
+/**
+ * Set by `auto` when WebGPU started and no remembered choice fits: the adapter to measure
+ * against the CPU once the models are loaded (`loadModels`).
+ */
+let toMeasure: string | null = null;
+
+async function boot(preference: BackendPreference, remembered: BackendChoice | null): Promise<Engine> {
+  toMeasure = null;
+  if (preference === 'cpu') return startCpu('the CPU was asked for');
+  // WebGPU runs in the single-thread build.
+  if (!built('single')) return startCpu('this build has no WebGPU engine (it was built with --local)');
   const gpu = await startGpu();
-  return typeof gpu === 'string' ? Engine.startCpu(gpu) : gpu;
+  if (typeof gpu === 'string') return startCpu(gpu);
+  wasm = await loadModule('single');
+  if (preference === 'gpu') return gpu.started;
+  // auto: a choice measured for this adapter and this many CPU threads still holds.
+  if (remembered && remembered.adapter === gpu.adapter && remembered.cpu_threads === cpuThreads()) {
+    if (remembered.chosen === 'gpu') {
+      gpu.started.setChoice(remembered, true);
+      return gpu.started;
+    }
+    gpu.started.free();
+    const cpu = await startCpu();
+    cpu.setChoice(remembered, true);
+    return cpu;
+  }
+  toMeasure = gpu.adapter;
+  return gpu.started;
 }
 
 function current(): Promise<Engine> {
-  engine ??= boot('auto');
+  engine ??= boot('auto', null);
   return engine;
+}
+
+/** Loads every fetched model into `e`. */
+function loadInto(e: Engine, models: Awaited<ReturnType<typeof fetchModels>>['models']) {
+  for (const model of models) {
+    const [json, ...shards] = model.files;
+    try {
+      e.loadModel(model.name, json, shards);
+    } catch (error) {
+      throw new Error(`the model ${model.name} did not load: ${message(error)}`);
+    }
+  }
+}
+
+/**
+ * `auto` with both backends working: one search step's recognizer passes timed on WebGPU and
+ * on the CPU engine, the faster kept (`BackendChoice`, the Rust rule), the other freed.
+ */
+async function measureAndChoose(gpu: Engine, adapter: string, models: Awaited<ReturnType<typeof fetchModels>>['models']) {
+  const single = await loadModule('single');
+  const gpuMs = await gpu.measureStep();
+  const cpu = await startCpu();
+  const cpuModule = wasm!;
+  loadInto(cpu, models);
+  const cpuMs = await cpu.measureStep();
+  const choice = single.Engine.chooseBackend(adapter, gpuMs, cpuMs, cpu.backend.threads);
+  const [winner, loser] = choice.chosen === 'gpu' ? [gpu, cpu] : [cpu, gpu];
+  loser.free();
+  winner.setChoice(choice, false);
+  wasm = choice.chosen === 'gpu' ? single : cpuModule;
+  engine = Promise.resolve(winner);
+  analysed = null;
+}
+
+function api(): typeof Wasm {
+  if (!wasm) throw new Error('the engine module is not loaded yet');
+  return wasm;
 }
 
 /**
@@ -93,7 +225,7 @@ async function withEngine<T>(task: (engine: Engine) => Promise<T>): Promise<T> {
   } catch (error) {
     const lost = started.deviceLost;
     if (!lost) throw error;
-    engine = Promise.resolve(Engine.startCpu(`the GPU device was lost (${lost})`));
+    engine = startCpu(`the GPU device was lost (${lost})`);
     modelsLoaded = null;
     analysed = null;
     return task(await engine);
@@ -104,15 +236,13 @@ async function loadModels(progress: (p: Progress) => void) {
   const e = await current();
   modelsLoaded ??= (async () => {
     const { models, bytes, fromCache } = await fetchModels(modelsBase, (p) => progress({ kind: 'load', ...p }));
-    for (const model of models) {
-      const [json, ...shards] = model.files;
-      try {
-        e.loadModel(model.name, json, shards);
-      } catch (error) {
-        throw new Error(`the model ${model.name} did not load: ${message(error)}`);
-      }
+    loadInto(e, models);
+    if (toMeasure) {
+      const adapter = toMeasure;
+      toMeasure = null;
+      await measureAndChoose(e, adapter, models);
     }
-    return { models: models.map((m) => m.name), bytes, fromCache };
+    return { models: models.map((m) => m.name), bytes, fromCache, backend: (await current()).backend };
   })();
   // A failed load may be retried by the next call.
   modelsLoaded.catch(() => (modelsLoaded = null));
@@ -141,9 +271,10 @@ type Handler<M extends Method> = (
 ) => Promise<EngineApi[M]['result']>;
 
 const handlers: { [M in Method]: Handler<M> } = {
-  async start({ backend, modelsBase: base }) {
+  async start({ backend, threads, modelsBase: base, remembered }) {
     modelsBase = base;
-    engine ??= boot(backend);
+    threadsPreference = threads;
+    engine ??= boot(backend, remembered);
     return (await engine).backend;
   },
   async selfCheck({ size }, progress) {
@@ -160,19 +291,22 @@ const handlers: { [M in Method]: Handler<M> } = {
   },
   async parsePrompt({ text }) {
     await current();
-    return Engine.parsePrompt(text);
+    return api().Engine.parsePrompt(text);
   },
   async presets() {
     await current();
-    return Engine.presets();
+    return api().Engine.presets();
   },
-  setTarget({ bytes, maxPixels }) {
+  // The models first, then the engine: loading them may be where `auto` settles on its backend.
+  async setTarget({ bytes, maxPixels }) {
+    await loadModels(() => {});
     return withEngine(async (e) => {
       await loadModels(() => {});
       return e.setTarget(bytes, maxPixels);
     });
   },
-  setReferences({ photos, maxPixels }) {
+  async setReferences({ photos, maxPixels }) {
+    await loadModels(() => {});
     return withEngine(async (e) => {
       await loadModels(() => {});
       e.clearReferences();
@@ -189,7 +323,8 @@ const handlers: { [M in Method]: Handler<M> } = {
       return { photos: results };
     });
   },
-  protect({ request, photo, maxPixels }, progress) {
+  async protect({ request, photo, maxPixels }, progress) {
+    await loadModels(() => {});
     return withEngine(async (e) => {
       // A fresh worker (after a cancel, or a lost GPU) no longer holds the photo: analyse it again.
       if (analysed?.key !== keyOf(photo)) await analyse(photo, maxPixels);

@@ -111,7 +111,8 @@ export class FaceCloakElement extends HTMLElement {
 
   get engine(): EngineClient {
     if (!this.#engine) {
-      const backend: BackendPreference = this.getAttribute('backend') === 'cpu' ? 'cpu' : 'auto';
+      const asked = this.getAttribute('backend');
+      const backend: BackendPreference = asked === 'cpu' || asked === 'gpu' ? asked : 'auto';
       const models = this.getAttribute('models');
       const base = models ? new URL(models, document.baseURI).href : new URL(/* @vite-ignore */ './models/', import.meta.url).href;
       this.#engine = new EngineClient(backend, base);

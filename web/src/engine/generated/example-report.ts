@@ -51,7 +51,9 @@ export const exampleReport: ProtectReport = {
     "kind": "cpu",
     "name": "flex",
     "adapter": "burn-flex",
-    "fallback_reason": "the CPU was asked for"
+    "fallback_reason": "the CPU was asked for",
+    "threads": 1,
+    "choice": null
   },
   "faces": [
     {

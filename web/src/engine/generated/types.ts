@@ -61,6 +61,39 @@ coverage: number, };
 export type Attack = "keep_judge" | "all";
 
 /**
+ * A measured choice between the GPU and the CPU, and the numbers it rests on.
+ */
+export type BackendChoice = { 
+/**
+ * The faster of the two (the CPU on a tie, or when a time is not a number).
+ */
+chosen: BackendKind, 
+/**
+ * One search step's recognizer passes on the GPU, in milliseconds.
+ */
+gpu_ms: number, 
+/**
+ * The same on the CPU.
+ */
+cpu_ms: number, 
+/**
+ * The threads the CPU time was measured with.
+ */
+cpu_threads: number, 
+/**
+ * The GPU adapter measured, as its driver names it: a different adapter is measured anew.
+ */
+adapter: string, 
+/**
+ * Measured on an earlier visit and remembered (the browser), rather than just now.
+ */
+remembered: boolean, 
+/**
+ * The choice and its numbers in words (its `Display`), for pages that cannot call Rust.
+ */
+summary: string, };
+
+/**
  * What a [`Backend`] is, in words a person (and a test) can check.
  */
 export type BackendInfo = { 
@@ -80,7 +113,18 @@ adapter: string,
 /**
  * Set when a GPU was wanted but this backend is the fallback: why the GPU was not used.
  */
-fallback_reason: string | null, };
+fallback_reason: string | null, 
+/**
+ * The threads CPU work runs on (rayon's pool): every core natively, the browser's worker
+ * pool in the threaded web build, 1 in the single-thread web build. Face finding is CPU
+ * work on every backend.
+ */
+threads: number, 
+/**
+ * Set when the backend was chosen by measuring it against the other (`auto` where both
+ * start): the times and the choice.
+ */
+choice: BackendChoice | null, };
 
 /**
  * Which family of burn backend a [`Backend`] runs on.
