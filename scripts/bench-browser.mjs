@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // Times protecting a photo in the real app in headless Chromium: the CPU fallback (no WebGPU)
-// or WebGPU (SwiftShader here; a real GPU elsewhere). On the CPU, the threaded build (the app is
-// served cross-origin isolated) or, with `--threads off`, the single-thread one. A benchmark,
-// not a test: it prints.
+// or WebGPU (SwiftShader here; a real GPU elsewhere). On the CPU, the single-thread build or, with
+// `--threads on`, the threaded one (the app is served cross-origin isolated). A benchmark, not a
+// test: it prints.
 //
-//   node scripts/bench-browser.mjs [--photo P] [--backend cpu|webgpu] [--threads auto|off]
+//   node scripts/bench-browser.mjs [--photo P] [--backend cpu|webgpu] [--threads on|off]
 //     [--strength low|medium|high] [--steps N]
 //
 // Needs the built app (node scripts/build.mjs --dev, or the production build).
@@ -16,7 +16,7 @@ const { values } = parseArgs({
   options: {
     photo: { type: 'string', default: `${root}/fixtures/astronaut.png` },
     backend: { type: 'string', default: 'cpu' },
-    threads: { type: 'string', default: 'auto' },
+    threads: { type: 'string', default: 'off' },
     strength: { type: 'string', default: 'low' },
     steps: { type: 'string' },
   },
@@ -26,7 +26,7 @@ const app = await serveApp();
 const browser = await launch({ webgpu });
 try {
   const query = new URLSearchParams({ backend: webgpu ? 'gpu' : 'cpu' });
-  if (values.threads === 'off') query.set('threads', 'off');
+  if (values.threads === 'on') query.set('threads', 'on');
   const { page } = await openApp(browser, app.origin, `/?${query}`);
   const until = (predicate) => page.waitForFunction(predicate, null, { timeout: 3_600_000, polling: 250 });
   await until(() => document.documentElement.dataset.models === 'ready' || document.documentElement.dataset.state === 'error');

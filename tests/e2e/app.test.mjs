@@ -37,7 +37,7 @@ function assertOnlyOwnStaticFiles(requests, origin) {
     assert.equal(method, 'GET', `${url} is fetched, never sent to`);
     assert.equal(postData ?? null, null, `${url} carries no body`);
     const { pathname, search } = new URL(url);
-    assert.ok(['', '?backend=cpu', '?backend=gpu', '?threads=off'].includes(search), `${url} has no query carrying data`);
+    assert.ok(['', '?backend=cpu', '?backend=gpu', '?threads=on'].includes(search), `${url} has no query carrying data`);
     assert.match(
       pathname,
       /^\/(|index\.html|favicon\.svg|sw\.js|precache\.json|assets\/[\w.-]+|models\/[\w.-]+|examples\/embed\.html)$/,
@@ -173,11 +173,8 @@ describe('without WebGPU (CPU fallback)', () => {
     await modelsReady(page);
     assert.equal(await page.locator('#backend').getAttribute('data-kind'), 'cpu');
     assert.match(await page.locator('#fallback').textContent(), /not on the GPU because .*(no WebGPU|no adapter)/);
-    // Cross-origin isolated (vite.config.ts's headers), so the threaded engine runs, on a pool
-    // of one thread per core.
-    const cores = await page.evaluate(() => (crossOriginIsolated ? navigator.hardwareConcurrency : 0));
-    assert.ok(cores > 1, `the page is cross-origin isolated on a machine with cores (${cores})`);
-    assert.equal(await page.locator('#backend').textContent(), `CPU (flex, ${cores} threads)`);
+    // The single-thread engine unless threads are asked for (see the next tests).
+    assert.equal(await page.locator('#backend').textContent(), 'CPU (flex, 1 thread)');
 
     await choosePhoto(page);
     assert.match(await page.locator('#photo-status').textContent(), /1 face found in astronaut\.png \(512×512\)/);
@@ -494,8 +491,8 @@ describe('without WebGPU (CPU fallback)', () => {
 
   test('the threaded engine and the single-thread one protect to the same pixels', async () => {
     const results = {};
-    for (const threads of ['auto', 'off']) {
-      const visit = await openApp(browser, app.origin, threads === 'off' ? '/?threads=off' : '/');
+    for (const threads of ['on', 'off']) {
+      const visit = await openApp(browser, app.origin, threads === 'on' ? '/?threads=on' : '/');
       const { page, context } = visit;
       await modelsReady(page);
       results[threads] = { backend: await page.locator('#backend').textContent() };
@@ -508,8 +505,9 @@ describe('without WebGPU (CPU fallback)', () => {
       assert.deepEqual(visit.errors, []);
       await context.close();
     }
-    const { auto: threaded, off: single } = results;
+    const { on: threaded, off: single } = results;
     console.log(`# 3 steps at low: threaded ${threaded.seconds.toFixed(1)} s (${threaded.backend}), single ${single.seconds.toFixed(1)} s (${single.backend})`);
+    // Cross-origin isolated (vite.config.ts's headers): a pool of one thread per core.
     assert.match(threaded.backend, /CPU \(flex, [2-9]\d* threads\)/);
     assert.equal(single.backend, 'CPU (flex, 1 thread)');
     // Same seed, same search: only the order of some float sums differs between the builds.
@@ -735,13 +733,13 @@ describe('with WebGPU (headless Chromium, SwiftShader)', () => {
     await browser?.close();
   });
 
-  test('auto measures WebGPU (SwiftShader) against the threaded CPU, runs on the CPU, and remembers it', async () => {
+  test('auto measures WebGPU (SwiftShader) against the CPU, runs on the CPU, and remembers it', async () => {
     const visit = await openApp(browser, app.origin);
     const { page, context } = visit;
     await modelsReady(page);
     assert.equal(await page.locator('#backend').getAttribute('data-kind'), 'cpu');
     const why = await page.locator('#fallback').textContent();
-    assert.match(why, /auto chose the CPU, the faster here: a search step's recognizer passes took .* on the CPU \([2-9]\d* threads\) and .* on the GPU \(.*swiftshader.*\) \(just measured\)/i);
+    assert.match(why, /auto chose the CPU, the faster here: a search step's recognizer passes took .* on the CPU \(1 thread\) and .* on the GPU \(.*swiftshader.*\) \(just measured\)/i);
     const stored = await page.evaluate(() => JSON.parse(localStorage.getItem('facecloak.backend-choice')));
     assert.equal(stored.chosen, 'cpu');
     assert.ok(stored.gpu_ms > stored.cpu_ms, JSON.stringify(stored));

@@ -208,8 +208,8 @@ const BACKENDS: BackendPreference[] = ['auto', 'gpu', 'cpu'];
 const asked = new URLSearchParams(location.search).get('backend');
 let preference: BackendPreference = BACKENDS.find((b) => b === asked) ?? 'auto';
 backendChoice.value = preference;
-// `?threads=off`: the single-thread build even where threads could run (to compare the two).
-const THREADS: ThreadsPreference = new URLSearchParams(location.search).get('threads') === 'off' ? 'off' : 'auto';
+// `?threads=on`: the threaded CPU engine where the page is isolated (see ThreadsPreference).
+const THREADS: ThreadsPreference = new URLSearchParams(location.search).get('threads') === 'on' ? 'on' : 'off';
 let engine = new EngineClient(preference, MODELS_BASE, { threads: THREADS });
 
 function message(error: unknown): string {

@@ -98,7 +98,7 @@ export class EngineClient {
   constructor(
     preference: BackendPreference,
     modelsBase: string,
-    { threads = 'auto', createWorker }: { threads?: ThreadsPreference; createWorker?: () => Worker } = {},
+    { threads = 'off', createWorker }: { threads?: ThreadsPreference; createWorker?: () => Worker } = {},
   ) {
     this.#preference = preference;
     this.#threads = threads;

@@ -27,11 +27,11 @@ export type * from './generated/types';
 export type BackendPreference = 'auto' | 'gpu' | 'cpu';
 
 /**
- * Whether the engine may use the threaded build: `auto` where the page is cross-origin isolated
- * (the only place shared memory exists), `off` for the single-thread build everywhere (to
- * compare the two, `?threads=off`).
+ * Whether the CPU engine runs in the threaded build (`on`: where the page is cross-origin
+ * isolated, the only place shared memory exists) or the single-thread one (`off`, the default:
+ * on this version's networks the pool does not yet pay for itself; `?threads=on` to compare).
  */
-export type ThreadsPreference = 'auto' | 'off';
+export type ThreadsPreference = 'on' | 'off';
 
 /** What the engine found in a photo, with the photo upright as RGBA, as the engine sees it. */
 export interface Analysis extends EngineAnalysis {

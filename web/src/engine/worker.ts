@@ -94,7 +94,7 @@ type Build = 'single' | 'threads';
 const STEMS: Record<Build, string> = { single: 'facecloak_wasm', threads: 'facecloak_wasm_threads' };
 const built = (build: Build) => `../../pkg/${STEMS[build]}.js` in GLUE;
 const loaded = new Map<Build, Promise<typeof Wasm>>();
-let threadsPreference: ThreadsPreference = 'auto';
+let threadsPreference: ThreadsPreference = 'off';
 
 /**
  * Loads and initialises one build, once. The threaded one's pool is built before anything else
@@ -118,11 +118,11 @@ function loadModule(build: Build): Promise<typeof Wasm> {
 }
 
 /**
- * The CPU engine: in the threaded build where shared memory exists (a cross-origin isolated
- * page) and threads are not turned off, else in the single-thread one.
+ * The CPU engine: in the threaded build where threads are asked for and shared memory exists
+ * (a cross-origin isolated page), else in the single-thread one.
  */
 async function startCpu(reason?: string): Promise<Engine> {
-  const threaded = threadsPreference === 'auto' && self.crossOriginIsolated && built('threads');
+  const threaded = threadsPreference === 'on' && self.crossOriginIsolated && built('threads');
   if (!threaded && !built('single')) {
     throw new Error(
       'this build has only the threaded engine, which needs a cross-origin isolated page ' +
@@ -136,7 +136,7 @@ async function startCpu(reason?: string): Promise<Engine> {
 
 /** The threads the CPU engine will have: the pool's size in the threaded build, else one. */
 function cpuThreads(): number {
-  const threaded = threadsPreference === 'auto' && self.crossOriginIsolated && built('threads');
+  const threaded = threadsPreference === 'on' && self.crossOriginIsolated && built('threads');
   return threaded ? self.navigator.hardwareConcurrency : 1;
 }
 
