@@ -14,12 +14,12 @@ self.addEventListener('install', (event) => {
     (async () => {
       const response = await fetch('precache.json', { cache: 'no-cache' });
       if (response.ok) {
-        // The files every page needs, and those of the one module its worker will load: the
-        // threaded one where the app is cross-origin isolated (as this worker then is too).
-        const { common, single, threads } = await response.json();
-        const module = self.crossOriginIsolated && threads.length ? threads : single;
+        // The files every page needs and the module the engine runs by default (the
+        // single-thread one); the threaded module, asked for with ?threads=on, is cached by
+        // the fetch handler below when a page first loads it.
+        const { common, single } = await response.json();
         const cache = await caches.open(CACHE);
-        await cache.addAll([...common, ...module]);
+        await cache.addAll([...common, ...single]);
       }
       await self.skipWaiting();
     })(),

@@ -2,11 +2,11 @@
 // Builds the web app into dist/, a static folder that any web server can host:
 //   cargo (wasm32) → wasm-bindgen (crates/bindgen) → wasm-opt → Vite.
 // Two builds of the module (wasm-pack.toml [module.*]): single-thread, and threaded (wasm
-// threads; the worker loads it where the page is cross-origin isolated).
+// threads; the worker loads it on `?threads=on` where the page is cross-origin isolated).
 // Settings live in wasm-pack.toml. `--dev` builds with the dev cargo profile (quick, shares
-// the dependency build with the tests); `--local` is what scripts/start serves (the threaded
-// module only, no widget package: a first start in minutes); the default is the production
-// build.
+// the dependency build with the tests); `--local` is what scripts/start serves (the
+// single-thread module only, -O1, no widget package: a first start in minutes); the default
+// is the production build.
 //
 // Then: the face models are copied from models/human-models into public/models with a
 // manifest of their sha256 (the worker checks every file against it), the service worker's
@@ -189,7 +189,7 @@ if (!args.has('--skip-vite')) {
   // The service worker's precache list: every file of the app but the models (the engine
   // caches those itself) and the worker script; its hash names the cache. Each module's own
   // files (its glue chunk and .wasm; the thread pool's helper) are listed apart, so that a
-  // visit downloads the one module the page will run, not both.
+  // visit downloads only the default one, not both.
   const dist = join(root, 'dist');
   const files = filesUnder(dist)
     .map((file) => relative(dist, file).split('\\').join('/'))

@@ -122,11 +122,14 @@ fn choose_backend(dir: &Path, surrogates: &[String], cpu: &Backend) -> anyhow::R
             return Ok(Backend::cpu_fallback(error.to_string()));
         }
     };
+    // Read and parsed once, put on each device in turn.
+    let models =
+        surrogates.iter().map(|name| Ok((name, load_model(dir, name)?))).collect::<anyhow::Result<Vec<_>>>()?;
     let time = |backend: &Backend| -> anyhow::Result<f64> {
         let device = backend.device().clone().autodiff();
-        let loaded = surrogates
+        let loaded = models
             .iter()
-            .map(|name| Ok(Surrogate::new(name, load_model(dir, name)?, &device)?))
+            .map(|(name, model)| Ok(Surrogate::new(name, model.clone(), &device)?))
             .collect::<anyhow::Result<Vec<_>>>()?;
         let refs: Vec<&Surrogate> = loaded.iter().collect();
         Ok(facecloak_protect::step_time::recognizer_step_ms(&refs)?)

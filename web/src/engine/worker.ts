@@ -2,8 +2,9 @@
 // page (or the <face-cloak> widget) talks to it through client.ts; model code never runs on the
 // main thread, so the page stays responsive during a protection.
 //
-// Start-up: load the build of the module the page can run (the threaded one where it is
-// cross-origin isolated, with its thread pool built first; the single-thread one elsewhere) →
+// Start-up: load the build of the module the engine runs in (the single-thread one; the
+// threaded one, its thread pool built first, for the CPU on `?threads=on` where the page is
+// cross-origin isolated) →
 // init it → request a WebGPU adapter → start burn's wgpu backend and prove it
 // computes (a small self-check) → ready. Any failure on the GPU path (no `navigator.gpu`, no
 // adapter, device creation refused or lost, wrong numbers) falls back to burn's CPU backend and
@@ -122,7 +123,7 @@ function loadModule(build: Build): Promise<typeof Wasm> {
  * (a cross-origin isolated page), else in the single-thread one.
  */
 async function startCpu(reason?: string): Promise<Engine> {
-  const threaded = threadsPreference === 'on' && self.crossOriginIsolated && built('threads');
+  const threaded = threadedCpu();
   if (!threaded && !built('single')) {
     throw new Error(
       'this build has only the threaded engine, which needs a cross-origin isolated page ' +
@@ -134,10 +135,14 @@ async function startCpu(reason?: string): Promise<Engine> {
   return wasm.Engine.startCpu(reason);
 }
 
+/** Whether the CPU engine runs in the threaded build: asked for, possible here, and built. */
+function threadedCpu(): boolean {
+  return threadsPreference === 'on' && self.crossOriginIsolated && built('threads');
+}
+
 /** The threads the CPU engine will have: the pool's size in the threaded build, else one. */
 function cpuThreads(): number {
-  const threaded = threadsPreference === 'on' && self.crossOriginIsolated && built('threads');
-  return threaded ? self.navigator.hardwareConcurrency : 1;
+  return threadedCpu() ? self.navigator.hardwareConcurrency : 1;
 }
 
 /**
