@@ -2,7 +2,7 @@
 
 /// Makeup colour words (cosmetics names, not in CSS or meaning something else there), RGB.
 /// Words that also name a region ("blush") are regions, not colours.
-const MAKEUP: [(&str, [u8; 3]); 23] = [
+const MAKEUP: [(&str, [u8; 3]); 25] = [
     ("nude", [196, 138, 120]),
     ("berry", [142, 38, 78]),
     ("wine", [114, 28, 48]),
@@ -26,6 +26,11 @@ const MAKEUP: [(&str, [u8; 3]); 23] = [
     ("cinnamon", [170, 90, 50]),
     ("emerald", [20, 140, 90]),
     ("lilac", [190, 150, 200]),
+    // CSS's brown is a brick red (165, 42, 42) and its gold a pure yellow (255, 215, 0):
+    // "dark brown brows" came out red and a gold eyeshadow yellow. These are the cosmetics
+    // shades (a mid brow-pencil brown; a metallic gold shadow's mean colour).
+    ("brown", [112, 74, 52]),
+    ("gold", [196, 152, 74]),
 ];
 
 /// The CSS Color Module Level 4 named colours.
@@ -217,6 +222,10 @@ mod tests {
         assert_eq!(named("#80a0ff"), Some([128.0, 160.0, 255.0]));
         assert_eq!(named("plum").map(|c| c[0] < 200.0), Some(true), "makeup plum, not CSS's pale one");
         assert!(named("lipstick").is_none() && named("#12").is_none());
+        // Makeup's brown and gold, not CSS's brick red and pure yellow.
+        let [r, g, b] = named("brown").unwrap();
+        assert!(r > g && g > b && r - g < 60.0, "{:?}", [r, g, b]);
+        assert!(named("gold").unwrap()[2] > 40.0);
         assert_eq!(CSS.len(), 148);
         let mut names: Vec<&str> = CSS.iter().map(|(n, _)| *n).collect();
         names.dedup();

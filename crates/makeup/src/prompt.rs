@@ -101,6 +101,15 @@ const SHAPING_WORDS: [(&str, Shape, Option<Region>); 17] = [
     ("overline", Shape::Overline, Some(Region::Lips)),
 ];
 
+/// Words that shade the colour after them: the change of CIELAB lightness, and the chroma kept.
+const SHADES: [(&str, (f32, f32)); 3] = [("dark", (-15.0, 1.0)), ("deep", (-12.0, 1.1)), ("pale", (15.0, 0.6))];
+
+/// `rgb` shaded by `(ΔL*, chroma factor)`, in CIELAB so that the hue stays.
+fn shade(rgb: [f32; 3], (dl, chroma): (f32, f32)) -> [f32; 3] {
+    let [l, a, b] = crate::lab::srgb_to_lab(rgb);
+    crate::lab::lab_to_srgb_host([(l + dl).clamp(0.0, 100.0), a * chroma, b * chroma]).map(|c| c.clamp(0.0, 255.0))
+}
+
 /// Words that carry no makeup meaning of their own.
 const FILLERS: [&str; 16] = [
     "a", "an", "the", "some", "of", "on", "in", "look", "makeup", "make-up", "shade", "tone", "colour", "color",
@@ -117,7 +126,8 @@ pub(crate) fn default_colour(region: Region) -> Option<[f32; 3]> {
         Region::Lips => "rose",
         Region::EyelidLeft | Region::EyelidRight => "taupe",
         Region::Eyeliner => "black",
-        Region::Brows => "espresso",
+        // The brows' own hair colour (see `cosmetics`): brow fill is the hair's shade.
+        Region::Brows => return None,
         Region::CheekLeft | Region::CheekRight => "palevioletred",
         Region::Skin => return None,
     };
@@ -163,6 +173,18 @@ fn parse_clause(words: &[String], parsed: &mut Parsed) {
             continue;
         }
         let word = words[i].as_str();
+        // "dark brown", "deep plum", "pale pink": a shade of the colour that follows (CSS's own
+        // "dark red" and the like were matched whole above).
+        if let Some((_, shift)) = SHADES.iter().find(|(w, _)| *w == word)
+            && let Some((len, rgb)) = (1..=3.min(words.len() - i - 1))
+                .rev()
+                .find_map(|n| Some((n, colours::named(&words[i + 1..i + 1 + n].join(" "))?)))
+        {
+            colours_found.push(shade(rgb, *shift));
+            colour_names.push(words[i..i + 1 + len].join(" "));
+            i += 1 + len;
+            continue;
+        }
         let singular = word.strip_suffix('s').unwrap_or(word);
         if let Some((_, named)) = REGION_WORDS.iter().find(|(w, _)| *w == word || *w == singular) {
             regions.extend(named.iter().copied());
@@ -254,6 +276,26 @@ mod tests {
         assert!(parse("").targets.is_empty());
         let nothing = parse("sparkly glitter");
         assert!(nothing.targets.is_empty(), "{nothing:?}");
+    }
+
+    #[test]
+    fn shades_of_a_colour() {
+        let p = parse("dark brown brows, deep plum lipstick, pale pink blush, dark red eyeliner");
+        assert!(p.unknown.is_empty() && p.unplaced.is_empty(), "{p:?}");
+        let lab = |region| crate::lab::srgb_to_lab(p.targets.get(region).unwrap().colour.unwrap());
+        let brown = crate::lab::srgb_to_lab(colours::named("brown").unwrap());
+        let brows = lab(Region::Brows);
+        assert!((brows[0] - (brown[0] - 15.0)).abs() < 0.5, "dark brown is brown, 15 L* darker: {brows:?}");
+        let [r, g, b] = p.targets.get(Region::Brows).unwrap().colour.unwrap();
+        assert!(r > g && g > b && r - g < 60.0, "still a brown, not a red: {:?}", [r, g, b]);
+        assert!(lab(Region::Lips)[0] < crate::lab::srgb_to_lab(colours::named("plum").unwrap())[0] - 10.0);
+        assert!(lab(Region::CheekLeft)[0] > crate::lab::srgb_to_lab(colours::named("pink").unwrap())[0] + 10.0);
+        // CSS's own "dark red" is a name, not a shade of red.
+        assert_eq!(p.targets.get(Region::Eyeliner).unwrap().colour, colours::named("darkred"));
+        // A shade word without a colour after it is not understood.
+        assert_eq!(parse("dark lipstick").unknown, ["dark"]);
+        // Brows named without a colour take the face's own hair colour (None here).
+        assert_eq!(parse("bold brows").targets.get(Region::Brows).unwrap().colour, None);
     }
 
     #[test]
