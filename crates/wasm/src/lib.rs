@@ -367,7 +367,10 @@ fn report_step(callback: &Function, step: &StepProgress, preview: Option<&facecl
     let _ = callback.call1(&JsValue::NULL, &value);
 }
 
-fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsError> {
+/// The one conversion every result takes to JavaScript: JSON-compatible (maps as plain objects,
+/// `None` as `null`), so that what the page holds is the document the CLI writes
+/// (`tests/browser.rs` checks it on a complete report).
+pub fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsError> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(|e| JsError::new(&format!("could not convert a result for JavaScript: {e}")))

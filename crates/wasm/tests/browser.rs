@@ -73,6 +73,50 @@ async fn a_bad_size_rejects_with_a_message_instead_of_killing_the_worker() {
     assert_passed(&report);
 }
 
+/// The report the page gets is the CLI's sidecar document: a complete report through the
+/// engine's conversion and the page's `JSON.stringify` is the JSON the CLI writes — the same
+/// keys, `null` where the CLI writes `null`, the same numbers (JavaScript prints an f32 as the
+/// f64 it became, 0.1 → 0.10000000149011612, so numbers compare as f32) — and it reads back as
+/// the type.
+#[wasm_bindgen_test]
+fn a_report_is_one_document_in_the_browser_and_the_cli() {
+    use facecloak_protect::ProtectReport;
+    use serde_json::Value;
+
+    fn same(page: &Value, cli: &Value, at: &str) {
+        match (page, cli) {
+            (Value::Number(a), Value::Number(b)) => {
+                let (a, b) = (a.as_f64().unwrap_or(f64::NAN) as f32, b.as_f64().unwrap_or(f64::NAN) as f32);
+                assert!(a == b, "{at}: {a} in the page, {b} from the CLI");
+            }
+            (Value::Array(a), Value::Array(b)) => {
+                assert_eq!(a.len(), b.len(), "{at}: lengths");
+                for (i, (a, b)) in a.iter().zip(b).enumerate() {
+                    same(a, b, &format!("{at}[{i}]"));
+                }
+            }
+            (Value::Object(a), Value::Object(b)) => {
+                let keys = |o: &serde_json::Map<String, Value>| o.keys().cloned().collect::<Vec<_>>();
+                assert_eq!(keys(a), keys(b), "{at}: keys");
+                for (key, a) in a {
+                    same(a, &b[key], &format!("{at}.{key}"));
+                }
+            }
+            _ => assert_eq!(page, cli, "{at}"),
+        }
+    }
+
+    let report = facecloak_protect::typescript::example_report();
+    let cli = serde_json::to_value(&report).expect("the CLI's document");
+    let in_page = facecloak_wasm::to_js(&report).ok().expect("converts for JavaScript");
+    let text = js_sys::JSON::stringify(&in_page).ok().and_then(|t| t.as_string()).expect("JSON.stringify");
+    let page: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    same(&page, &cli, "report");
+    let parsed = js_sys::JSON::parse(&text).ok().expect("JSON.parse");
+    let back: ProtectReport = serde_wasm_bindgen::from_value(parsed).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(serde_json::to_value(&back).unwrap(), cli, "the page's JSON reads back as the type");
+}
+
 /// `navigator.gpu.requestAdapter()` as the worker does it; the adapter's architecture proves
 /// which WebGPU implementation ran (SwiftShader in headless Chromium).
 async fn gpu_adapter_description() -> String {
