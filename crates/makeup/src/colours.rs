@@ -2,7 +2,7 @@
 
 /// Makeup colour words (cosmetics names, not in CSS or meaning something else there), RGB.
 /// Words that also name a region ("blush") are regions, not colours.
-const MAKEUP: [(&str, [u8; 3]); 25] = [
+const MAKEUP: [(&str, [u8; 3]); 26] = [
     ("nude", [196, 138, 120]),
     ("berry", [142, 38, 78]),
     ("wine", [114, 28, 48]),
@@ -30,6 +30,9 @@ const MAKEUP: [(&str, [u8; 3]); 25] = [
     // "dark brown brows" came out red and a gold eyeshadow yellow. These are the cosmetics
     // shades (a mid brow-pencil brown; a metallic gold shadow's mean colour).
     ("brown", [112, 74, 52]),
+    // CSS's red is the display primary (255, 0, 0), which on lips reads as neon orange; a red
+    // lipstick is a deep blue-red.
+    ("red", [196, 26, 48]),
     ("gold", [196, 152, 74]),
 ];
 
@@ -222,7 +225,8 @@ mod tests {
         assert_eq!(named("#80a0ff"), Some([128.0, 160.0, 255.0]));
         assert_eq!(named("plum").map(|c| c[0] < 200.0), Some(true), "makeup plum, not CSS's pale one");
         assert!(named("lipstick").is_none() && named("#12").is_none());
-        // Makeup's brown and gold, not CSS's brick red and pure yellow.
+        // Makeup's brown, gold and red, not CSS's brick red, pure yellow and display primary.
+        assert!(named("red").unwrap()[0] < 220.0 && named("red").unwrap()[2] > 20.0);
         let [r, g, b] = named("brown").unwrap();
         assert!(r > g && g > b && r - g < 60.0, "{:?}", [r, g, b]);
         assert!(named("gold").unwrap()[2] > 40.0);

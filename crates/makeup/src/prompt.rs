@@ -243,7 +243,7 @@ mod tests {
     #[test]
     fn clip2protect_prompts() {
         let red = parse("red lipstick");
-        assert_eq!(red.targets.get(Region::Lips).unwrap().colour, Some([255.0, 0.0, 0.0]));
+        assert_eq!(red.targets.get(Region::Lips).unwrap().colour, colours::named("red"));
         assert!(red.unknown.is_empty() && red.targets.get(Region::EyelidLeft).is_none());
 
         let purple = parse("purple eyeshadows");
@@ -252,7 +252,7 @@ mod tests {
         }
         let both = parse("pink eyeshadows with red lipstick");
         assert_eq!(both.targets.get(Region::EyelidRight).unwrap().colour, Some([255.0, 192.0, 203.0]));
-        assert_eq!(both.targets.get(Region::Lips).unwrap().colour, Some([255.0, 0.0, 0.0]));
+        assert_eq!(both.targets.get(Region::Lips).unwrap().colour, colours::named("red"));
         assert_eq!(both.targets.iter().count(), 3);
     }
 

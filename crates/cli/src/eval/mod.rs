@@ -109,7 +109,18 @@ struct Case {
 struct GalleryPhoto {
     path: PathBuf,
     identity: String,
-    embeddings: Vec<Vec<f32>>,
+    embeddings: Embeddings,
+}
+
+/// Each loaded recognizer's embedding of one face, by the recognizer's name (never by position:
+/// which recognizers are loaded, and in what order, is the models' business).
+#[derive(Default)]
+struct Embeddings(Vec<(String, Vec<f32>)>);
+
+impl Embeddings {
+    fn of(&self, recognizer: &str) -> Option<&[f32]> {
+        self.0.iter().find(|(name, _)| name == recognizer).map(|(_, e)| e.as_slice())
+    }
 }
 
 struct Models {
@@ -124,9 +135,10 @@ impl Models {
     }
 
     /// Each recognizer's embedding of the largest face (None: no face found).
-    fn embed(&self, image: &Image) -> anyhow::Result<Option<Vec<Vec<f32>>>> {
+    fn embed(&self, image: &Image) -> anyhow::Result<Option<Embeddings>> {
         let Some((face, mesh)) = self.largest(image)? else { return Ok(None) };
-        Ok(Some(self.recognizers.iter().map(|r| r.embed_face(image, &face, &mesh)).collect::<Result<_, _>>()?))
+        let each = self.recognizers.iter().map(|r| Ok((r.name().to_owned(), r.embed_face(image, &face, &mesh)?)));
+        Ok(Some(Embeddings(each.collect::<anyhow::Result<_>>()?)))
     }
 }
 
@@ -414,7 +426,7 @@ fn score(out: &Path, models: &Models, gallery: &[GalleryPhoto], cases: &[Case], 
         for (condition, image) in conditions.iter().zip([&protected, &jpeg, &jpeg_50, &half]) {
             let after = models.embed(image)?;
             let compare_with = case.target.as_deref().unwrap_or(&case.identity);
-            for (k, name) in RECOGNIZERS.map(|r| r.name).into_iter().enumerate() {
+            for name in RECOGNIZERS.map(|r| r.name) {
                 if !case.scorers.iter().any(|s| s == name) {
                     continue;
                 }
@@ -422,10 +434,10 @@ fn score(out: &Path, models: &Models, gallery: &[GalleryPhoto], cases: &[Case], 
                     g.identity == compare_with && g.path != case.original && Some(&g.path) != case.aimed_at.as_ref()
                 };
                 for g in gallery.iter().filter(scored) {
-                    let before = match own {
-                        Some(o) => facecloak_protect::cosine(&o.embeddings[k], &g.embeddings[k]),
-                        None => f32::NAN,
-                    };
+                    let Some(theirs) = g.embeddings.of(name) else { continue };
+                    let before = own
+                        .and_then(|o| o.embeddings.of(name))
+                        .map_or(f32::NAN, |o| facecloak_protect::cosine(o, theirs));
                     rows.push(Pair {
                         protected: case.protected.display().to_string(),
                         recognizer: name,
@@ -433,7 +445,7 @@ fn score(out: &Path, models: &Models, gallery: &[GalleryPhoto], cases: &[Case], 
                         gallery: g.path.display().to_string(),
                         goal: if case.target.is_some() { Goal::Impersonate } else { Goal::Dodge },
                         before,
-                        after: after.as_ref().map(|e| facecloak_protect::cosine(&e[k], &g.embeddings[k])),
+                        after: after.as_ref().and_then(|e| e.of(name)).map(|e| facecloak_protect::cosine(e, theirs)),
                     });
                 }
             }
@@ -525,7 +537,7 @@ mod tests {
         let photo = |path: &str, identity: &str| GalleryPhoto {
             path: PathBuf::from(path),
             identity: identity.to_owned(),
-            embeddings: Vec::new(),
+            embeddings: Embeddings::default(),
         };
         let gallery = [
             photo("c2.jpg", "c"),
