@@ -245,6 +245,15 @@ pub const PARAMETERS: usize = FIRST_PLACE + 3 * PLACES.len();
 const MASCARA_DEPTH: f32 = 12.0;
 /// Blush's radial falloff (standard deviations across and down the cheek), eye distances.
 const BLUSH_RADII: [f32; 2] = [0.22, 0.16];
+/// `3x² − 2x³` on 0–1.
+fn smoothstep(x: f32) -> f32 {
+    x * x * (3.0 - 2.0 * x)
+}
+
+/// Brow fill's strength at the brow's inner end, of its full strength.
+const BROW_INNER: f32 = 0.45;
+/// Where along the brow (0 inner end, 1 tail) the fill reaches full strength.
+const BROW_FULL_FROM: f32 = 0.45;
 /// Longest eyeliner wing, in eye distances.
 const WING_MAX: f32 = 0.18;
 /// Where a search starts a product the request does not name: a little above zero, where the
@@ -874,7 +883,10 @@ impl Fields {
             brow_half_width[i] = h;
             brow_along[i] = u;
             brow_length[i] = proj.length;
-            brow_base[i] = step((u * proj.length + 0.5) / 0.8) * not_eyes[i] * not_lids[i];
+            // Ombré, as brows are filled: soft at the inner end, full from just before the arch
+            // (a flat band of one strength read as drawn on).
+            let ombre = BROW_INNER + (1.0 - BROW_INNER) * smoothstep((u / BROW_FULL_FROM).clamp(0.0, 1.0));
+            brow_base[i] = ombre * step((u * proj.length + 0.5) / 0.8) * not_eyes[i] * not_lids[i];
         }
 
         // Blush: mirrored frames about each cheek centre.
