@@ -5,6 +5,7 @@
 //! pipeline finds, with debug pictures), `calibrate` (recognizer
 //! thresholds at fixed false-accept rates) and `bench` (speed against TensorFlow.js).
 
+mod batch;
 mod bench;
 mod calibrate;
 mod eval;

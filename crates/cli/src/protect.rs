@@ -5,6 +5,7 @@
 //! reported and the batch goes on; the exit code is non-zero when any photo failed.
 
 use std::cell::RefCell;
+use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -22,13 +23,29 @@ use facecloak_protect::{
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
+use crate::batch::{self, Failure, Item, Log};
 use crate::{load_model, models_dir};
 
 #[derive(clap::Args)]
 pub struct Args {
     /// Photos to protect (JPEG, PNG or WebP).
-    #[arg(required = true)]
+    #[arg(required_unless_present = "manifest")]
     inputs: Vec<PathBuf>,
+    /// A CSV of photos instead: a header naming the photo's column (`file`, `photo` or `path`,
+    /// relative to the CSV), `identity` and optionally `target` (a photo to impersonate, with
+    /// --mode impersonate). Outputs keep the manifest's folders under --out, each photo is
+    /// protected on its own (no shared look: shards must not depend on each other), and
+    /// `pairs.csv` for `facecloak eval --pairs` is written beside them.
+    #[arg(long, conflicts_with = "inputs")]
+    manifest: Option<PathBuf>,
+    /// Protect only the K-th of N shares (K from 0): photos by a stable hash of their path, so
+    /// shards never overlap and a re-run picks the same ones (`--shard $SLURM_ARRAY_TASK_ID/N`).
+    #[arg(long, value_name = "K/N")]
+    shard: Option<crate::batch::Shard>,
+    /// Skip photos whose protected copy and report are already in --out (a killed run goes on
+    /// where it stopped).
+    #[arg(long)]
+    resume: bool,
     /// Where protected photos (same name and format, no metadata) and their NAME.json go.
     #[arg(short, long)]
     out: PathBuf,
@@ -226,15 +243,38 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if !makeup.report.no_region.is_empty() {
         eprintln!("makeup: no region named for: {}", makeup.report.no_region.join("; "));
     }
-    let target = match request.mode {
-        Goal::Dodge => None,
-        Goal::Impersonate => {
-            let path = args.target.as_ref().context("--mode impersonate needs --target IMG")?;
-            let (image, face, mesh) = finder.largest(path, args.max_pixels)?;
-            Some(recognizers.iter().map(|s| s.embed_face(&image, &face, &mesh)).collect::<Result<Vec<_>, _>>()?)
+    let all = match &args.manifest {
+        Some(manifest) => batch::from_manifest(manifest, &args.out)?,
+        None => batch::from_inputs(&args.inputs, &args.out)?,
+    };
+    let total = all.len();
+    let items: Vec<Item> = all.into_iter().filter(|item| args.shard.is_none_or(|s| s.holds(&item.name))).collect();
+    if let Some(shard) = args.shard {
+        eprintln!("shard {shard}: {} of {total} photos", items.len());
+    }
+    if request.mode == Goal::Impersonate && args.target.is_none() && items.iter().any(|i| i.target.is_none()) {
+        bail!("--mode impersonate needs --target IMG (or a target column in the manifest)");
+    }
+    // Each target embedded once, however many photos aim at it.
+    let targets = RefCell::new(std::collections::HashMap::<PathBuf, Vec<Vec<f32>>>::new());
+    let target_of = |item: &Item| -> anyhow::Result<Option<Vec<Vec<f32>>>> {
+        let Some(path) =
+            (request.mode == Goal::Impersonate).then(|| item.target.as_ref().or(args.target.as_ref())).flatten()
+        else {
+            return Ok(None);
+        };
+        if let Some(known) = targets.borrow().get(path) {
+            return Ok(Some(known.clone()));
         }
+        let (image, face, mesh) = finder.largest(path, args.max_pixels)?;
+        let embedded = recognizers.iter().map(|s| s.embed_face(&image, &face, &mesh)).collect::<Result<Vec<_>, _>>()?;
+        targets.borrow_mut().insert(path.clone(), embedded.clone());
+        Ok(Some(embedded))
     };
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    let suffix = args.shard.map_or(String::new(), |s| format!(".{}", s.suffix()));
+    let log_path = args.out.join(format!("protect-log{suffix}.json"));
+    let mut log = Log { shard: args.shard.map(|s| s.to_string()), ..Log::default() };
 
     // One batch is one set: the same person wears the same pigments in every photo of it.
     let wardrobe = RefCell::new(Wardrobe::default());
@@ -242,34 +282,79 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args: &args,
         finder: &finder,
         recognizers: &recognizer_refs,
-        target: target.as_deref(),
         references: &references,
-        wardrobe: &wardrobe,
+        wardrobe: args.manifest.is_none().then_some(&wardrobe),
         backend: search_backend.info(),
         request: &request,
         makeup: &makeup,
         steps,
     };
-    let mut failures = 0;
-    for (i, input) in args.inputs.iter().enumerate() {
-        let label = format!("[{}/{}] {}", i + 1, args.inputs.len(), input.display());
-        match protect_one(&shared, input, &label) {
-            Ok(report) if args.json => println!("{}", serde_json::to_string(&report)?),
-            Ok(report) => print_summary(&label, &report),
-            Err(e) => {
-                failures += 1;
-                if args.json {
-                    println!("{}", json!({"input": input.display().to_string(), "error": format!("{e:#}")}));
-                } else {
-                    eprintln!("{label}: failed: {e:#}");
+    for (i, item) in items.iter().enumerate() {
+        let label = format!("[{}/{}] {}", i + 1, items.len(), item.input.display());
+        if args.resume && item.done() {
+            log.skipped.push(item.name.clone());
+            if !args.json {
+                println!("{label}: done by an earlier run, skipped");
+            }
+        } else {
+            batch::remove_partials(&item.output);
+            batch::remove_partials(&item.sidecar());
+            match target_of(item).and_then(|target| protect_one(&shared, item, target.as_deref(), &label)) {
+                Ok(report) => {
+                    log.done.push(item.name.clone());
+                    if args.json {
+                        println!("{}", serde_json::to_string(&report)?);
+                    } else {
+                        print_summary(&label, &report);
+                    }
+                }
+                Err(e) => {
+                    log.failed.push(Failure { photo: item.name.clone(), reason: format!("{e:#}") });
+                    if args.json {
+                        println!("{}", json!({"input": item.input.display().to_string(), "error": format!("{e:#}")}));
+                    } else {
+                        eprintln!("{label}: failed: {e:#}");
+                    }
                 }
             }
         }
+        write_atomically(&log_path, serde_json::to_string_pretty(&log)?.as_bytes())?;
     }
-    if failures > 0 {
-        bail!("{failures} of {} photos could not be protected", args.inputs.len());
+    if args.manifest.is_some() {
+        write_pairs(&args.out.join(format!("pairs{suffix}.csv")), &items, &args.out)?;
+    }
+    if !log.failed.is_empty() {
+        bail!("{} of {} photos could not be protected (see {})", log.failed.len(), items.len(), log_path.display());
     }
     Ok(())
+}
+
+/// `pairs.csv` for `facecloak eval --pairs`: each finished photo's original (resolved, so that
+/// eval finds it in the gallery), its protected copy (relative to `out`, where the file is), its
+/// person and, when impersonating, the target's person (the target photo's stem when the
+/// manifest does not list it).
+fn write_pairs(path: &Path, items: &[Item], out: &Path) -> anyhow::Result<()> {
+    let mut csv = String::from("original,protected,identity,target\n");
+    for item in items.iter().filter(|i| i.done()) {
+        let original = std::fs::canonicalize(&item.input).unwrap_or_else(|_| item.input.clone());
+        let protected = item.output.strip_prefix(out).unwrap_or(&item.output);
+        let target = item.target.as_ref().map(|t| {
+            items
+                .iter()
+                .find(|i| i.input == *t)
+                .and_then(|i| i.identity.clone())
+                .unwrap_or_else(|| t.file_stem().unwrap_or_default().to_string_lossy().into_owned())
+        });
+        let _ = writeln!(
+            csv,
+            "{},{},{},{}",
+            original.display(),
+            protected.display(),
+            item.identity.as_deref().unwrap_or(""),
+            target.unwrap_or_default()
+        );
+    }
+    write_atomically(path, csv.as_bytes())
 }
 
 /// The request the arguments make: the same document the browser sends.
@@ -298,8 +383,9 @@ fn request(args: &Args) -> ProtectRequest {
             no_eot: args.no_eot,
         },
         attack: if args.attack_all { Attack::All } else { Attack::KeepJudge },
-        // A batch is one set (one look per person across it); a single photo stands alone.
-        set: (args.inputs.len() > 1).then_some(1),
+        // A batch is one set (one look per person across it); a single photo, or a manifest's
+        // (which shards split between machines), stands alone.
+        set: (args.manifest.is_none() && args.inputs.len() > 1).then_some(1),
     }
 }
 
@@ -308,9 +394,9 @@ struct Shared<'a> {
     args: &'a Args,
     finder: &'a Finder,
     recognizers: &'a [&'a Surrogate],
-    target: Option<&'a [Vec<f32>]>,
     references: &'a [Reference],
-    wardrobe: &'a RefCell<Wardrobe>,
+    /// The batch's shared look (none for a manifest's independent photos).
+    wardrobe: Option<&'a RefCell<Wardrobe>>,
     backend: &'a BackendInfo,
     request: &'a ProtectRequest,
     makeup: &'a ResolvedMakeup,
@@ -318,8 +404,14 @@ struct Shared<'a> {
     steps: usize,
 }
 
-fn protect_one(shared: &Shared, input: &Path, label: &str) -> anyhow::Result<ProtectReport> {
+fn protect_one(
+    shared: &Shared,
+    item: &Item,
+    target: Option<&[Vec<f32>]>,
+    label: &str,
+) -> anyhow::Result<ProtectReport> {
     let args = shared.args;
+    let input = item.input.as_path();
     let photo = read(input, args.max_pixels)?;
     let found = find_faces(&shared.finder.detector, &shared.finder.landmarker, &photo)?;
     for small in &found.too_small {
@@ -342,9 +434,9 @@ fn protect_one(shared: &Shared, input: &Path, label: &str) -> anyhow::Result<Pro
         photo: &photo,
         found: &found,
         recognizers: shared.recognizers,
-        target: shared.target,
+        target,
         references: shared.references,
-        wardrobe: Some(shared.wardrobe),
+        wardrobe: shared.wardrobe,
         backend: shared.backend,
     };
     let (protected, mut report) = facecloak_protect::run(shared.request, shared.makeup, &job, &mut |step, _| {
@@ -355,8 +447,10 @@ fn protect_one(shared: &Shared, input: &Path, label: &str) -> anyhow::Result<Pro
     })?;
     bar.finish_and_clear();
 
-    let name = input.file_name().context("the input has no file name")?;
-    let output = args.out.join(name);
+    let output = item.output.clone();
+    if let Some(folder) = output.parent() {
+        std::fs::create_dir_all(folder).with_context(|| format!("creating {}", folder.display()))?;
+    }
     let extension = input.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
     let bytes = match extension.as_str() {
         "jpg" | "jpeg" => protected.encode_jpeg(args.quality)?,
@@ -366,8 +460,8 @@ fn protect_one(shared: &Shared, input: &Path, label: &str) -> anyhow::Result<Pro
     report.input = Some(input.display().to_string());
     report.output = Some(output.display().to_string());
     write_atomically(&output, &bytes)?;
-    let sidecar = output.with_extension(format!("{extension}.json"));
-    write_atomically(&sidecar, serde_json::to_string_pretty(&report)?.as_bytes())?;
+    // The report last: a photo counts as done (--resume) only once both are whole.
+    write_atomically(&item.sidecar(), serde_json::to_string_pretty(&report)?.as_bytes())?;
     Ok(report)
 }
 

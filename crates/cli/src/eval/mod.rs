@@ -35,7 +35,7 @@ use anyhow::{Context, bail};
 use burn::tensor::Device;
 use facecloak_device::{Backend, CpuBackend};
 use facecloak_face::{Detector, Face, Framed, Image, Landmarker, Mesh, find_faces};
-use facecloak_makeup::naturalness::{self, Naturalness};
+use facecloak_makeup::naturalness;
 use facecloak_protect::{
     DEFAULT_SURROGATES, Expert, Goal, Makeup, Mode, ProtectRequest, RECOGNIZERS, Recognizer, Strength, Surrogate,
     metrics, protect, thresholds,
@@ -46,15 +46,22 @@ use crate::psr::{self, Pair};
 use crate::{load_model, manifest, models_dir};
 
 mod html;
+mod scores;
 mod summary;
 
+use scores::{CONDITIONS, Exact, PairRecord, Quality, Scores};
 use summary::{NaturalnessSummary, Summary};
 
 #[derive(clap::Args)]
 pub struct Args {
     /// CSV of `original,protected,identity[,target]` rows (paths relative to the CSV).
-    #[arg(long, required_unless_present = "leave_one_out")]
+    #[arg(long, required_unless_present_any = ["leave_one_out", "merge"])]
     pairs: Option<PathBuf>,
+    /// One report from the `scores.json` that earlier runs wrote into these directories (shards
+    /// of one evaluation, e.g. one per Ray task or Slurm array job): pairs and photos joined,
+    /// PSR counted over all of them — the report one run over every photo writes.
+    #[arg(long, num_args = 1.., value_name = "DIR", conflicts_with_all = ["pairs", "leave_one_out"])]
+    merge: Vec<PathBuf>,
     /// Protect the gallery's colour photos once per recognizer, holding that recognizer out of
     /// the attack, and score each with the held-out one.
     #[arg(long)]
@@ -97,6 +104,9 @@ pub struct Args {
 struct Case {
     original: PathBuf,
     protected: PathBuf,
+    /// The protected photo as the report names it: as the pairs file writes it (relative to
+    /// the file), so that where a run's outputs sit does not change its report.
+    label: String,
     identity: String,
     target: Option<String>,
     /// A gallery photo never to score against: the one the attack aimed at.
@@ -108,6 +118,8 @@ struct Case {
 /// A gallery photo with each recognizer's embedding.
 struct GalleryPhoto {
     path: PathBuf,
+    /// `path` resolved ([`canonical`]): how a pairs file's original is recognised in the gallery.
+    canonical: PathBuf,
     identity: String,
     embeddings: Embeddings,
 }
@@ -153,6 +165,9 @@ fn is_grey(image: &Image) -> bool {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if !args.merge.is_empty() {
+        return merge(&args.merge, &args.out);
+    }
     let dir = models_dir(args.models.clone());
     let device: Device = Backend::cpu(CpuBackend::Flex).device().clone();
     let models = Models {
@@ -166,25 +181,45 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let gallery_path = args.gallery.clone().unwrap_or_else(manifest::default_path);
     let labelled = manifest::read(&gallery_path)?;
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    // A pairs file needs only its people's (and targets') photos embedded: a shard of a large
+    // dataset then embeds its own share of the gallery, not all of it.
+    let pairs = match (&args.pairs, args.leave_one_out) {
+        (Some(path), false) => Some(read_pairs(path)?),
+        _ => None,
+    };
+    let needed = |identity: &str| {
+        pairs
+            .as_ref()
+            .is_none_or(|cases| cases.iter().any(|c| c.identity == identity || c.target.as_deref() == Some(identity)))
+    };
+    let people = {
+        let mut ids: Vec<&str> = labelled.iter().map(|g| g.identity.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.len()
+    };
     let bar = bar(labelled.len(), "embedding the gallery");
     let mut gallery = Vec::new();
     let mut colour = Vec::new();
-    for photo in &labelled {
+    for photo in labelled.iter().filter(|p| needed(&p.identity)) {
         bar.inc(1);
         let image = read(&photo.path)?;
         let Some(embeddings) = models.embed(&image)? else { bail!("{}: no face found", photo.path.display()) };
         if !is_grey(&image) {
             colour.push(gallery.len());
         }
-        gallery.push(GalleryPhoto { path: photo.path.clone(), identity: photo.identity.clone(), embeddings });
+        gallery.push(GalleryPhoto {
+            path: photo.path.clone(),
+            canonical: canonical(&photo.path),
+            identity: photo.identity.clone(),
+            embeddings,
+        });
     }
     bar.finish_and_clear();
 
-    let cases = if args.leave_one_out {
-        protect_leave_one_out(&args, &dir, &models, &gallery, &colour)?
-    } else {
-        let pairs = args.pairs.as_ref().context("--pairs CSV or --leave-one-out")?;
-        read_pairs(pairs)?
+    let cases = match pairs {
+        Some(cases) => cases,
+        None => protect_leave_one_out(&args, &dir, &models, &gallery, &colour)?,
     };
     let protocol = format!(
         "{} · gallery {} ({} photos, {} people) · thresholds at FAR 1 % and 0.1 % from {} · PSR = share of \
@@ -212,16 +247,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "all recognizers score every photo".to_owned()
         },
         gallery_path.display(),
-        gallery.len(),
-        {
-            let mut ids: Vec<&str> = gallery.iter().map(|g| g.identity.as_str()).collect();
-            ids.sort_unstable();
-            ids.dedup();
-            ids.len()
-        },
+        labelled.len(),
+        people,
         thresholds::PROVENANCE
     );
-    score(&args.out, &models, &gallery, &cases, &protocol)
+    write_report(&args.out, score(&models, &gallery, &cases, &protocol)?)
 }
 
 fn bar(len: usize, message: &str) -> ProgressBar {
@@ -251,6 +281,7 @@ fn read_pairs(path: &Path) -> anyhow::Result<Vec<Case>> {
         cases.push(Case {
             original: dir.join(fields[0]),
             protected: dir.join(fields[1]),
+            label: fields[1].to_owned(),
             identity: fields[2].to_owned(),
             target: fields.get(3).filter(|t| !t.is_empty()).map(|t| t.to_string()),
             aimed_at: None,
@@ -358,6 +389,7 @@ fn protect_leave_one_out(
             );
             cases.push(Case {
                 original: photo.path.clone(),
+                label: protected.display().to_string(),
                 protected,
                 identity: photo.identity.clone(),
                 target,
@@ -390,12 +422,8 @@ fn never_attacked(surrogates: &[String]) -> Vec<&'static str> {
     RECOGNIZERS.iter().map(|r| r.name).filter(|n| !surrogates.iter().any(|s| s == n)).collect()
 }
 
-fn score(out: &Path, models: &Models, gallery: &[GalleryPhoto], cases: &[Case], protocol: &str) -> anyhow::Result<()> {
-    let conditions: [&'static str; 4] = ["as written", "JPEG q75", "JPEG q50", "resized 0.5x"];
-    let mut rows = Vec::new();
-    let mut quality = Vec::new();
-    let mut thumbnails = Vec::new();
-    let mut natural: Vec<(String, Naturalness)> = Vec::new();
+fn score(models: &Models, gallery: &[GalleryPhoto], cases: &[Case], protocol: &str) -> anyhow::Result<Scores> {
+    let mut scores = Scores { protocol: protocol.to_owned(), ..Scores::default() };
     let bar = bar(cases.len(), "scoring");
     for case in cases {
         bar.inc(1);
@@ -403,27 +431,30 @@ fn score(out: &Path, models: &Models, gallery: &[GalleryPhoto], cases: &[Case], 
         if (original.width, original.height) != (protected.width, protected.height) {
             bail!("{} and {} differ in size", case.original.display(), case.protected.display());
         }
-        quality.push((metrics::ssim(&original, &protected)?, metrics::psnr(&original, &protected)?));
+        let psnr = metrics::psnr(&original, &protected)?;
+        scores.quality.push(Quality {
+            protected: case.label.clone(),
+            ssim: Exact(metrics::ssim(&original, &protected)?),
+            psnr_db: psnr.is_finite().then_some(Exact(psnr)),
+        });
         // Naturalness and the face crops, on the original's landmarks.
         if let Some(framed) = models.largest(&original)?.and_then(|(_, mesh)| Framed::new(&mesh)) {
             let (before, after) = (framed.crop(&original), framed.crop(&protected));
             if let Some(measured) = naturalness::measure(&before, &after, &framed.landmarks, &framed.regions) {
-                natural.push((case.protected.display().to_string(), measured));
+                scores.naturalness.push((case.label.clone(), measured));
             }
-            if thumbnails.len() < 12 {
-                thumbnails.push((
-                    html::data_url(&before),
-                    html::data_url(&after),
-                    case.protected.display().to_string(),
-                ));
-            }
+            scores.thumbnails.push((html::data_url(&before), html::data_url(&after), case.label.clone()));
+            // Only the first few (in the canonical order) are shown.
+            scores.thumbnails.sort_by(|a, b| a.2.cmp(&b.2));
+            scores.thumbnails.truncate(scores::THUMBNAILS);
         }
         let jpeg = Image::decode(&protected.encode_jpeg(75)?, Image::DEFAULT_MAX_PIXELS)?;
         let jpeg_50 = Image::decode(&protected.encode_jpeg(50)?, Image::DEFAULT_MAX_PIXELS)?;
         let half = protected
             .warp(protected.width.div_ceil(2), protected.height.div_ceil(2), |x, y| (2.0 * x + 0.5, 2.0 * y + 0.5));
-        let own = gallery.iter().find(|g| g.path == case.original);
-        for (condition, image) in conditions.iter().zip([&protected, &jpeg, &jpeg_50, &half]) {
+        let original_at = canonical(&case.original);
+        let own = gallery.iter().find(|g| g.canonical == original_at);
+        for (condition, image) in CONDITIONS.iter().zip([&protected, &jpeg, &jpeg_50, &half]) {
             let after = models.embed(image)?;
             let compare_with = case.target.as_deref().unwrap_or(&case.identity);
             for name in RECOGNIZERS.map(|r| r.name) {
@@ -431,36 +462,52 @@ fn score(out: &Path, models: &Models, gallery: &[GalleryPhoto], cases: &[Case], 
                     continue;
                 }
                 let scored = |g: &&GalleryPhoto| {
-                    g.identity == compare_with && g.path != case.original && Some(&g.path) != case.aimed_at.as_ref()
+                    g.identity == compare_with && g.canonical != original_at && Some(&g.path) != case.aimed_at.as_ref()
                 };
                 for g in gallery.iter().filter(scored) {
                     let Some(theirs) = g.embeddings.of(name) else { continue };
                     let before = own
                         .and_then(|o| o.embeddings.of(name))
                         .map_or(f32::NAN, |o| facecloak_protect::cosine(o, theirs));
-                    rows.push(Pair {
-                        protected: case.protected.display().to_string(),
+                    scores.pairs.push(PairRecord::of(&Pair {
+                        protected: case.label.clone(),
                         recognizer: name,
                         condition,
                         gallery: g.path.display().to_string(),
                         goal: if case.target.is_some() { Goal::Impersonate } else { Goal::Dodge },
                         before,
                         after: after.as_ref().and_then(|e| e.of(name)).map(|e| facecloak_protect::cosine(e, theirs)),
-                    });
+                    }));
                 }
             }
         }
     }
     bar.finish_and_clear();
+    Ok(scores)
+}
+
+/// The path with every link and `..` resolved (as given when it cannot be): one photo is one
+/// path however a manifest, a pairs file or a shard spells it.
+fn canonical(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned())
+}
+
+/// Writes and prints the report of `scores`: `scores.json`, `results.csv`, `results.json` and
+/// `report.html` in `out`, all summarised from the scores in their canonical order.
+fn write_report(out: &Path, scores: Scores) -> anyhow::Result<()> {
+    let scores = scores.canonical();
+    let rows = scores.pairs.iter().map(PairRecord::pair).collect::<anyhow::Result<Vec<Pair>>>()?;
+    let protocol = scores.protocol.as_str();
     let recognizers: Vec<&'static str> = RECOGNIZERS.iter().map(|r| r.name).collect();
-    let table = psr::table(&rows, &recognizers, &conditions, |name| {
+    let table = psr::table(&rows, &recognizers, &CONDITIONS, |name| {
         (thresholds::far_1(name).unwrap_or(1.0), thresholds::far_01(name).unwrap_or(1.0))
     });
     let hardest = psr::headlines(&table, "as written");
     let goals: Vec<&str> =
         Goal::ALL.into_iter().filter(|g| rows.iter().any(|r| r.goal == *g)).map(Goal::noun).collect();
-    let ssim_mean = quality.iter().map(|q| q.0).sum::<f64>() / quality.len().max(1) as f64;
-    let psnr_mean = quality.iter().map(|q| q.1).filter(|p| p.is_finite()).sum::<f64>() / quality.len().max(1) as f64;
+    let photos = scores.quality.len();
+    let ssim_mean = scores.quality.iter().map(|q| q.ssim.0).sum::<f64>() / photos.max(1) as f64;
+    let psnr_mean = scores.quality.iter().filter_map(|q| q.psnr_db).map(|p| p.0).sum::<f64>() / photos.max(1) as f64;
 
     let mut csv =
         String::from("protected,recognizer,condition,gallery_photo,similarity_before,similarity_after,goal\n");
@@ -477,19 +524,21 @@ fn score(out: &Path, models: &Models, gallery: &[GalleryPhoto], cases: &[Case], 
             r.goal.noun()
         );
     }
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     std::fs::write(out.join("results.csv"), csv)?;
     let summary = Summary {
         protocol: protocol.to_owned(),
         mode: goals.join(" and "),
-        photos: cases.len(),
+        photos,
         psr: table,
         hardest,
         ssim_mean,
         psnr_mean_db: psnr_mean,
-        naturalness: NaturalnessSummary::of(&natural),
+        naturalness: NaturalnessSummary::of(&scores.naturalness),
     };
     std::fs::write(out.join("results.json"), serde_json::to_string_pretty(&summary)?)?;
-    std::fs::write(out.join("report.html"), html::report(&summary, &rows, &thumbnails))?;
+    std::fs::write(out.join("report.html"), html::report(&summary, &rows, &scores.thumbnails))?;
+    std::fs::write(out.join("scores.json"), serde_json::to_string(&scores)?)?;
 
     println!("{protocol}");
     println!("| goal | recognizer | condition | PSR @ FAR 1 % (pairs) | PSR @ FAR 0.1 % (pairs) |");
@@ -517,8 +566,8 @@ fn score(out: &Path, models: &Models, gallery: &[GalleryPhoto], cases: &[Case], 
             h.pairs
         );
     }
-    println!("SSIM (whole photo) mean {ssim_mean:.4}, PSNR mean {psnr_mean:.1} dB over {} photos", quality.len());
-    println!("| naturalness ({} faces) | mean | worst | limit | faces over |", natural.len());
+    println!("SSIM (whole photo) mean {ssim_mean:.4}, PSNR mean {psnr_mean:.1} dB over {photos} photos");
+    println!("| naturalness ({} faces) | mean | worst | limit | faces over |", scores.naturalness.len());
     println!("|---|---|---|---|---|");
     for m in &summary.naturalness.measures {
         let limit = m.limit.map_or("–".to_string(), |v| format!("{v:.3}"));
@@ -526,6 +575,20 @@ fn score(out: &Path, models: &Models, gallery: &[GalleryPhoto], cases: &[Case], 
     }
     println!("wrote {}", out.join("report.html").display());
     Ok(())
+}
+
+/// `--merge`: one report from the `scores.json` of each directory.
+fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<()> {
+    let shards = dirs
+        .iter()
+        .map(|dir| {
+            let path = dir.join("scores.json");
+            let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+            let scores: Scores = serde_json::from_str(&text).with_context(|| format!("reading {}", path.display()))?;
+            Ok((dir.display().to_string(), scores))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    write_report(out, Scores::merge(shards)?)
 }
 
 #[cfg(test)]
@@ -536,6 +599,7 @@ mod tests {
     fn each_person_aims_at_the_next_person_with_two_photos_at_their_first_photo() {
         let photo = |path: &str, identity: &str| GalleryPhoto {
             path: PathBuf::from(path),
+            canonical: PathBuf::from(path),
             identity: identity.to_owned(),
             embeddings: Embeddings::default(),
         };
