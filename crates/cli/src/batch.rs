@@ -12,9 +12,10 @@
 //! - `--resume` skips a photo whose output and report are both there (each is written whole,
 //!   through a temporary file and a rename, the report last); what a killed run left half
 //!   written is a temporary file, removed before the photo is done again.
-//! - Each run keeps a log (`protect-log.K-of-N.json`, or `protect-log.json`) of the photos done,
-//!   skipped and failed (with the reason), rewritten after every photo; a manifest run also
-//!   writes `pairs.K-of-N.csv` (`pairs.csv`): what `facecloak eval --pairs` scores.
+//! - A manifest, shard or resumed run keeps a log (`protect-log.K-of-N.json`, or
+//!   `protect-log.json`) of the photos done, skipped and failed (with the reason), rewritten
+//!   after every photo; a manifest run also writes `pairs.K-of-N.csv` (`pairs.csv`): what
+//!   `facecloak eval --pairs` scores.
 
 use std::path::{Component, Path, PathBuf};
 

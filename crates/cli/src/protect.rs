@@ -275,6 +275,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let suffix = args.shard.map_or(String::new(), |s| format!(".{}", s.suffix()));
     let log_path = args.out.join(format!("protect-log{suffix}.json"));
     let mut log = Log { shard: args.shard.map(|s| s.to_string()), ..Log::default() };
+    // Dataset runs keep a log; a few photos named on the command line get their outputs only.
+    let keeps_log = args.manifest.is_some() || args.shard.is_some() || args.resume;
 
     // One batch is one set: the same person wears the same pigments in every photo of it.
     let wardrobe = RefCell::new(Wardrobe::default());
@@ -318,13 +320,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 }
             }
         }
-        write_atomically(&log_path, serde_json::to_string_pretty(&log)?.as_bytes())?;
+        if keeps_log {
+            write_atomically(&log_path, serde_json::to_string_pretty(&log)?.as_bytes())?;
+        }
     }
     if args.manifest.is_some() {
         write_pairs(&args.out.join(format!("pairs{suffix}.csv")), &items, &args.out)?;
     }
     if !log.failed.is_empty() {
-        bail!("{} of {} photos could not be protected (see {})", log.failed.len(), items.len(), log_path.display());
+        let see = if keeps_log { format!(" (see {})", log_path.display()) } else { String::new() };
+        bail!("{} of {} photos could not be protected{see}", log.failed.len(), items.len());
     }
     Ok(())
 }

@@ -121,7 +121,8 @@ fn eval_scores_impersonation_against_the_target_and_dodging_rows_as_dodging() {
     let all_rows = std::fs::read_to_string(out.join("results.csv")).unwrap();
     let rows: String = all_rows
         .lines()
-        .filter(|l| l.starts_with(&*scratch.join("biden-copy.jpg").to_string_lossy()))
+        // Protected photos are named as the pairs file writes them (relative to it).
+        .filter(|l| l.starts_with("biden-copy.jpg,"))
         .map(|l| format!("{l}\n"))
         .collect();
     assert!(
