@@ -47,6 +47,23 @@ def facecloak_command(binary, command, models):
     return args
 
 
+def _die_with_parent():
+    """In the child, before exec: SIGKILL when the Ray worker that started it dies (Linux's
+    PR_SET_PDEATHSIG), so that a retried shard never runs beside an orphan of its last try."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: the orphan finishes its photo; --resume and atomic writes keep it safe
+
+
+def _facecloak(args, env):
+    return subprocess.run(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                          preexec_fn=_die_with_parent)
+
+
 @ray.remote(num_cpus=1)
 def run_shard(shard, shards, manifest, out, gallery, binary, models, protect_args, threads):
     """Protects and evaluates shard ``shard`` of ``shards``; returns where and what it did."""
@@ -55,7 +72,7 @@ def run_shard(shard, shards, manifest, out, gallery, binary, models, protect_arg
     protect = facecloak_command(binary, "protect", models) + [
         "--manifest", manifest, "--shard", f"{shard}/{shards}", "--resume", "-o", out, *protect_args,
     ]
-    done = subprocess.run(protect, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    done = _facecloak(protect, env)
     log_path = os.path.join(out, f"protect-log.{suffix}.json")
     log = load(log_path) if os.path.exists(log_path) else None
     # Killed, or stopped before its log says anything: Ray retries it (and --resume goes on).
@@ -67,7 +84,7 @@ def run_shard(shard, shards, manifest, out, gallery, binary, models, protect_arg
         score = facecloak_command(binary, "eval", models) + [
             "--pairs", os.path.join(out, f"pairs.{suffix}.csv"), "--gallery", gallery, "-o", evaluated,
         ]
-        scored = subprocess.run(score, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        scored = _facecloak(score, env)
         if scored.returncode != 0:
             raise RuntimeError(f"shard {shard}/{shards}: facecloak eval exited {scored.returncode}: {scored.stderr[-2000:]}")
     return {

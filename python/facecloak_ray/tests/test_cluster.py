@@ -3,8 +3,9 @@ here and stopped at the end, every address loopback, no dashboard, no usage repo
 
 - five photos of ``../shared/faces`` at two steps, protected in two shards on the two nodes and
   merged, give the report of one ``facecloak`` run over all five, bit for bit;
-- ``facecloak protect`` killed (SIGKILL) in the middle of a shard: Ray retries the shard,
-  ``--resume`` finishes it, no photo is protected twice and no partial file is left.
+- the Ray worker running a shard killed (SIGKILL) in the middle of it, its ``facecloak
+  protect`` going with it: Ray retries the shard, ``--resume`` finishes it, no photo is
+  protected twice and no partial file is left.
 
 Needs the ``facecloak`` binary (``FACECLOAK_BIN``, default the cargo target dir's debug build),
 the face models (``FACECLOAK_HUMAN_MODELS``, default ``models/human-models``) and the shared
@@ -157,9 +158,17 @@ class TwoNodeCluster(unittest.TestCase):
                     if name.startswith("protect-log.") and load(os.path.join(out, name))["done"]:
                         found = subprocess.run(["pgrep", "-f", f"protect .*--manifest {self.manifest}.* -o {out}"],
                                                capture_output=True, text=True).stdout.split()
-                        for pid in found:
+                        # The Ray worker process that runs the task: facecloak's parent.
+                        workers = {open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1]
+                                   for pid in found if os.path.exists(f"/proc/{pid}/stat")}
+                        for pid in workers:
                             subprocess.run(["kill", "-9", pid])
-                        killed.extend(found)
+                        killed.extend(workers)
+                        if workers:
+                            deadline_gone = time.time() + 10
+                            while any(os.path.exists(f"/proc/{p}") for p in found) and time.time() < deadline_gone:
+                                time.sleep(0.05)
+                            self.orphans = [p for p in found if os.path.exists(f"/proc/{p}")]
                         break
                 time.sleep(0.05)
 
@@ -169,6 +178,7 @@ class TwoNodeCluster(unittest.TestCase):
                      show_progress=False)
         watcher.join()
         self.assertTrue(killed, "nothing was killed")
+        self.assertEqual(getattr(self, "orphans", []), [], "facecloak outlived the Ray worker that ran it")
         done = [p for r in result["shards"] for p in r["done"]]
         skipped = [p for r in result["shards"] for p in r["skipped"]]
         self.assertTrue(skipped, "the retried shard skipped what it had finished before it was killed")
