@@ -256,6 +256,23 @@ const BROW_INNER: f32 = 0.45;
 const BROW_FULL_FROM: f32 = 0.45;
 /// Longest eyeliner wing, in eye distances.
 const WING_MAX: f32 = 0.18;
+/// How much of its opacity cap a product the request does not name may reach. The berry look
+/// asks for no liner, and searches took one to its full cap, 0.9 black: on alex-lacamoire that
+/// liner alone made the lids differ by 2.4 ΔE left to right (its thin line covers different
+/// shares of two unequal lids). Measured (2026-12-04, `eval --leave-one-out`, medium, berry,
+/// 36 faces), full caps → 0.4: left/right mismatch mean 1.40 → 1.05 ΔE, faces over 2 ΔE 7 → 3,
+/// worst 5.31 → 3.02; dodging PSR at FAR 1 % within its pair counts (faceres 28.6 → 35.7 % of
+/// 14, faceres-deep 30 → 30 % of 10, mobileface 16.7 → 33.3 % of 6, mobilefacenet 0 → 0 % of
+/// 14, FaceRecognitionNet 40 → 33.3 % of 30).
+const UNREQUESTED_SHARE: f32 = 0.4;
+/// Each pigment's coverage parameter and the region whose request names it.
+const COVERS: [(usize, Region); 5] = [
+    (LIPS_COVER, Region::Lips),
+    (SHADOW_COVER, Region::EyelidLeft),
+    (LINER_COVER, Region::Eyeliner),
+    (BROWS_COVER, Region::Brows),
+    (BLUSH_COVER, Region::CheekLeft),
+];
 /// Where a search starts a product the request does not name: a little above zero, where the
 /// amount's clamp still passes a gradient, too little to see.
 const UNREQUESTED_START: f32 = 0.05;
@@ -480,7 +497,14 @@ impl Cosmetics {
         let bounds = &bounds;
         let n = size * size;
         let anatomy = Anatomy::new(face, landmarks, regions);
-        let kinds = kinds(bounds, anatomy.eye_distance);
+        let mut kinds = kinds(bounds, anatomy.eye_distance);
+        // A product nobody asked for stays light: a little liner or brow fill, as people wear
+        // without saying so, never a full black liner on a look that asked for none.
+        for (cover, region) in COVERS {
+            if let (None, Kind::Amount { max }) = (targets.get(region), &mut kinds[cover]) {
+                *max *= UNREQUESTED_SHARE;
+            }
+        }
         let row = |field: Field| Tensor::<2>::from_data(TensorData::new(field, [1, n]), device);
 
         let pixel_lab = &anatomy.tone_lab;
