@@ -14,8 +14,10 @@
 //!   the nose, temples; cheekbone tops, nose bridge, brow bone, cupid's bow, chin), each a
 //!   Gaussian band across its line whose depth, position and width the search sets within
 //!   bounds; mascara darkens the lash line;
-//! - **symmetric**: one parameter set for both sides, each side drawn on its own landmarks
-//!   (no asymmetry at all is allowed);
+//! - **symmetric**: one parameter set for both sides, each side drawn on its own landmarks;
+//!   the only asymmetry is that blush and the cheeks' contour and highlight are evened out
+//!   between the two cheeks, by at most [`BALANCE`] times either way, where a turned face shows
+//!   one cheek larger;
 //! - **pigment on skin**: each layer's colour is lit as the face is there (it follows the
 //!   tone's own variation about the region's mean, so a lipstick is darker in the corners of
 //!   the mouth, as the lips are), composited in CIELAB onto the face's tone (blurred), and only
@@ -157,6 +159,8 @@ pub enum Light {
 struct Place {
     name: &'static str,
     light: Light,
+    /// On the cheeks: balanced between the two like blush ([`BALANCE`]).
+    cheek: bool,
     /// Standard deviation of the band across its line.
     sigma: f32,
     /// Where the band sits across the line at the middle of its range (positive: towards the
@@ -167,15 +171,15 @@ struct Place {
 }
 
 const PLACES: [Place; 9] = [
-    Place { name: "cheek hollows", light: Light::Contour, sigma: 0.07, offset: 0.0, shift: 0.05 },
-    Place { name: "jawline", light: Light::Contour, sigma: 0.06, offset: 0.05, shift: 0.04 },
-    Place { name: "sides of the nose", light: Light::Contour, sigma: 0.035, offset: 0.0, shift: 0.03 },
-    Place { name: "temples", light: Light::Contour, sigma: 0.07, offset: 0.06, shift: 0.04 },
-    Place { name: "cheekbone tops", light: Light::Highlight, sigma: 0.06, offset: 0.0, shift: 0.04 },
-    Place { name: "nose bridge", light: Light::Highlight, sigma: 0.035, offset: 0.0, shift: 0.02 },
-    Place { name: "brow bone", light: Light::Highlight, sigma: 0.04, offset: 0.09, shift: 0.03 },
-    Place { name: "cupid's bow", light: Light::Highlight, sigma: 0.03, offset: 0.045, shift: 0.015 },
-    Place { name: "chin", light: Light::Highlight, sigma: 0.07, offset: 0.0, shift: 0.04 },
+    Place { name: "cheek hollows", cheek: true, light: Light::Contour, sigma: 0.07, offset: 0.0, shift: 0.05 },
+    Place { name: "jawline", cheek: false, light: Light::Contour, sigma: 0.06, offset: 0.05, shift: 0.04 },
+    Place { name: "sides of the nose", cheek: false, light: Light::Contour, sigma: 0.035, offset: 0.0, shift: 0.03 },
+    Place { name: "temples", cheek: false, light: Light::Contour, sigma: 0.07, offset: 0.06, shift: 0.04 },
+    Place { name: "cheekbone tops", cheek: true, light: Light::Highlight, sigma: 0.06, offset: 0.0, shift: 0.04 },
+    Place { name: "nose bridge", cheek: false, light: Light::Highlight, sigma: 0.035, offset: 0.0, shift: 0.02 },
+    Place { name: "brow bone", cheek: false, light: Light::Highlight, sigma: 0.04, offset: 0.09, shift: 0.03 },
+    Place { name: "cupid's bow", cheek: false, light: Light::Highlight, sigma: 0.03, offset: 0.045, shift: 0.015 },
+    Place { name: "chin", cheek: false, light: Light::Highlight, sigma: 0.07, offset: 0.0, shift: 0.04 },
 ];
 
 /// How a parameter's unbounded code becomes its value.
@@ -241,6 +245,21 @@ const FIRST_PLACE: usize = 17;
 /// Parameters of the latent's second code.
 pub const PARAMETERS: usize = FIRST_PLACE + 3 * PLACES.len();
 
+/// How far each cheek's blush, contour and highlight may be scaled to even out the two cheeks:
+/// at most this many times more or less than the parameters say. One parameter set draws both
+/// sides on their own landmarks, but a turned face shows one cheek larger than the other (the
+/// far one cut by the face's edge or a beard), and the same shape, lifted and grown by the
+/// search, then puts more product on one cheek than on the other — as a makeup artist sees and
+/// evens out. Measured (`facecloak eval --leave-one-out --strength medium`, berry, 36
+/// protected faces, 2026-12-04): without it alex-lacamoire's turned, side-lit cheeks ended
+/// 2.9–3.0 ΔE apart, the only faces over the limit; with it 0.8. Evening out the eyelids'
+/// shadow, liner and mascara the same way was tried and made them worse: the deep-set lids of
+/// kit_harington_john2 went from 1.9 to 3.2 ΔE (their change is not the product's amount where
+/// one lid lies in shadow), so the lids stay as their parameters draw them.
+const BALANCE: f32 = 1.25;
+/// Added to both sides' amounts before their ratio, so that a product barely there on both
+/// sides (a search's start) is left as it is.
+const BALANCE_FLOOR: f32 = 1e-3;
 /// Mascara's darkening of the lash line at full amount, ΔL\*.
 const MASCARA_DEPTH: f32 = 12.0;
 /// Blush's radial falloff (standard deviations across and down the cheek), eye distances.
@@ -453,6 +472,10 @@ struct Fields {
     // Per place: position across its line (eye distances), and window × bare skin.
     place_across: Vec<Tensor<2>>,
     place_window: Vec<Tensor<2>>,
+    /// Per half of the face (image-left, image-right): 1 there, else 0.
+    halves: [Tensor<2>; 2],
+    /// Per half: that cheek's bare skin, as weights summing to 1 (a product's mean there).
+    cheek_weights: [Tensor<2>; 2],
 }
 
 /// A face that is not on the generator's grid, or landmarks that are not facemesh's.
@@ -607,6 +630,22 @@ impl Cosmetics {
         clamped * m.amount_max.clone() + soft * m.half.clone() + m.mid.clone()
     }
 
+    /// `layer` (`[1, N]`) with each half of the face scaled so that the two halves' means over
+    /// `weights` meet at their average, by at most [`BALANCE`] times either way.
+    fn balanced(&self, layer: Tensor<2>, weights: &[Tensor<2>; 2]) -> Tensor<2> {
+        let mean = |k: usize| (layer.clone() * weights[k].clone()).sum().reshape([1, 1]) + BALANCE_FLOOR;
+        let (left, right) = (mean(0), mean(1));
+        let average = (left.clone() + right.clone()) * 0.5;
+        // Clamped with ReLUs, as in `values`.
+        let (lo, hi) = (1.0 / BALANCE, BALANCE);
+        let gain = |m: Tensor<2>| {
+            let g = average.clone() / m;
+            relu(g.clone() - lo) - relu(g - hi) + lo
+        };
+        let halves = &self.fields.halves;
+        layer * (halves[0].clone() * gain(left) + halves[1].clone() * gain(right))
+    }
+
     /// The pigments' CIELAB colours for the colour codes, `[3, pigments]`.
     fn pigments(&self, colours: Tensor<2>) -> Tensor<2> {
         let budget = self.bounds.colour;
@@ -688,6 +727,7 @@ impl Generator for Cosmetics {
                 (v(FIRST_PLACE + 3 * k), v(FIRST_PLACE + 3 * k + 1), v(FIRST_PLACE + 3 * k + 2));
             let x = (f.place_across[k].clone() - centre) / (width * place.sigma);
             let band = (x.square() * -0.5).exp() * f.place_window[k].clone() * depth;
+            let band = if place.cheek { self.balanced(band, &f.cheek_weights) } else { band };
             lightness = match place.light {
                 Light::Contour => lightness - band,
                 Light::Highlight => lightness + band,
@@ -706,7 +746,8 @@ impl Generator for Cosmetics {
             // it falls off well before the mouth and the nose.
             let x = (f.cheek_out.clone() - lift.clone() * 0.1) / (grow.clone() * BLUSH_RADII[0]);
             let y = (f.cheek_down.clone() + lift * 0.075) / (grow * BLUSH_RADII[1]);
-            ((x.square() + y.square()) * -0.5).exp() * f.bare_skin.clone() * v(BLUSH_COVER)
+            let blush = ((x.square() + y.square()) * -0.5).exp() * f.bare_skin.clone() * v(BLUSH_COVER);
+            self.balanced(blush, &f.cheek_weights)
         };
         let shadow = sigmoid((f.shadow_height.clone().neg() + v(SHADOW_HEIGHT)) / 0.07)
             * f.shadow_base.clone()
@@ -949,7 +990,20 @@ impl Fields {
         }
 
         let foundation: Field = a.bare_skin.iter().zip(&not_lids).map(|(g, l)| g * l).collect();
+        let half = |k: u8, zone: &dyn Fn(usize) -> f32| -> Field {
+            (0..n).map(|i| if a.side[i] == k { zone(i) } else { 0.0 }).collect()
+        };
+        let weights = |zone: &dyn Fn(usize) -> f32| {
+            [0, 1].map(|k| {
+                let w = half(k, zone);
+                let total = w.iter().sum::<f32>().max(1e-6);
+                row(w.into_iter().map(|x| x / total).collect())
+            })
+        };
+        let cheeks = |i: usize| mask(Region::CheekLeft)[i].max(mask(Region::CheekRight)[i]);
         Fields {
+            halves: [0, 1].map(|k| row(half(k, &|_| 1.0))),
+            cheek_weights: weights(&|i| cheeks(i) * a.bare_skin[i]),
             bare_skin: row(a.bare_skin.clone()),
             foundation: row(foundation),
             lip_distance: row(lip_distance),

@@ -231,3 +231,36 @@ fn the_neutral_latent_changes_nothing() {
         assert!(change.iter().all(|&v| v == 0.0), "{name}: the neutral latent changes the face");
     }
 }
+
+/// Both cheeks of a turned face get the same makeup: with blush, cheek contour and cheekbone
+/// highlight at full amount, blush lifted and grown as far as it goes (the corner searches
+/// drive it to), the two cheeks' mean change differs by at most 2 ΔE on every colour face. A
+/// turned face shows one cheek larger (the far one cut by the face's edge or a beard); the
+/// makeup model evens the cheeks out (`BALANCE` in cosmetics.rs), and without that
+/// alex-lacamoire's cheeks measured 2.99 ΔE apart here (1.41 with it).
+#[test]
+fn both_cheeks_get_the_same_makeup_at_the_model_s_extreme() {
+    let Some(faces) = colour_faces() else { return };
+    let device = device();
+    let targets = presets::preset("berry").unwrap().targets;
+    let mut failures = Vec::new();
+    for (name, photo, framed) in &faces {
+        let cosmetics = Cosmetics::encode(
+            &framed.crop(photo),
+            &framed.landmarks,
+            &framed.regions,
+            &targets,
+            &Bounds::MEDIUM,
+            &device,
+        )
+        .unwrap();
+        // Colours as asked for; every amount and shape at its top.
+        let latent = latent_like(&cosmetics.neutral(), |k, n| vec![if k == 0 { 0.0 } else { 10.0 }; n], &device);
+        let m = measured(photo, framed, cosmetics.render(&latent));
+        println!("{name:<28} cheeks {:.2} lids {:.2}", m.symmetry_cheeks, m.symmetry_eyelids);
+        if m.symmetry_cheeks > LIMITS.symmetry {
+            failures.push(format!("{name}: cheeks {:.2} ΔE apart", m.symmetry_cheeks));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
