@@ -189,12 +189,12 @@ export const exampleReport: ProtectReport = {
   },
   "protocol": "cosine similarity between the face and the target's face, per recognizer, before and after protection; above the threshold, the recognizer takes them for the same person. Thresholds at a 1 % false-accept rate: cosine of embeddings of all different-person pairs among the 52 labelled single-person photos of ../shared/faces (MANIFEST.csv; 14 people, 1,239 pairs); crops straight from the photo (faceres: loose 224 around the blazeface box; mobileface and mobilefacenet: ArcFace 112 from facemesh's five points; face-recognition-net: the 150 chip from the same five points); threshold = the score that at most FAR × pairs exceed; `facecloak calibrate` recomputes",
   "transfer": {
-    "measured": "2026-12-04, facecloak commit b224ccf, on the 12 colour face photos of the team's test set, each protected once per fold (36 protections)",
+    "measured": "2026-12-04, facecloak commit 0d9f47a, on the 12 colour face photos of the team's test set, each protected once per fold (36 protections)",
     "protocol": "leave-one-out by model family: each family is held out of the search in turn and scores only the photos protected against the others (faceres and faceres-deep are one family; face-recognition-net, never attacked, scores every fold); medium strength, the berry look, dodging; a pair is a protected photo and another photo of the same person, counted when the recognizer matched them before protection, protected when it no longer does at its FAR 1 % threshold",
     "held_out": [
       {
         "recognizer": "faceres",
-        "psr": 0.357,
+        "psr": 0.286,
         "pairs": 14
       },
       {
@@ -214,7 +214,7 @@ export const exampleReport: ProtectReport = {
       },
       {
         "recognizer": "face-recognition-net",
-        "psr": 0.333,
+        "psr": 0.367,
         "pairs": 30
       }
     ],
