@@ -14,7 +14,8 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use burn::tensor::{Device, Tensor, TensorData};
-use facecloak_device::{Backend, CpuBackend};
+use facecloak_device::dispatches::Watch;
+use facecloak_device::{Backend, BackendKind, CpuBackend};
 use facecloak_face::{Detector, Image, find_faces};
 use facecloak_tfjs::{Executor, Model};
 
@@ -302,9 +303,21 @@ fn time_protect(dir: &Path, device: &Device, search: &Backend, photo: &Path, ste
     let found_at = start.elapsed().as_secs_f64();
     let mut step_times = Vec::new();
     let mut last = 0.0f32;
+    // On a GPU, also the kernels each step dispatches (a step ends in reading its gradients,
+    // so every launch it queued has been issued when the next step's report comes).
+    let watch = (search.info().kind == BackendKind::Gpu).then(Watch::start);
+    let (mut step_kernels, mut launched_before) = (Vec::new(), 0);
     let protected = protect(&image, &found.faces, &refs, &targets, &Mode::Dodge, &settings, &mut |_, step| {
         step_times.push(step.elapsed - last);
         last = if step.step == step.steps { 0.0 } else { step.elapsed };
+        if let Some(watch) = &watch {
+            let launched = watch.launched();
+            // The first step of a face also holds its set-up (embedding the unchanged face).
+            if step.step > 1 {
+                step_kernels.push(launched - launched_before);
+            }
+            launched_before = launched;
+        }
         std::ops::ControlFlow::Continue(())
     })?;
     let _ = protected.image.encode_jpeg(95)?;
@@ -313,15 +326,29 @@ fn time_protect(dir: &Path, device: &Device, search: &Backend, photo: &Path, ste
     let median = step_times.get(step_times.len() / 2).copied().unwrap_or(0.0);
     println!(
         "protect {} ({:.1} MP, {} faces, {steps} steps each, medium, {} surrogates, EOT on, search on {}): \
-         {total:.1} s end to end (decode + faces {found_at:.1} s); median step {:.0} ms",
+         {total:.1} s end to end (decode + faces {found_at:.1} s); median step {:.0} ms{}",
         photo.display(),
         (image.width * image.height) as f64 / 1e6,
         found.faces.len(),
         DEFAULT_SURROGATES.join(" + "),
         search.info().name,
-        median * 1e3
+        median * 1e3,
+        kernels_per_step(&mut step_kernels)
     );
     Ok(())
+}
+
+/// ", N kernels per step (fusion on|off)": the median over steps after each face's first, or
+/// nothing where none were counted (the CPU, or a single step).
+fn kernels_per_step(counts: &mut [u64]) -> String {
+    counts.sort_unstable();
+    match counts.get(counts.len() / 2) {
+        Some(median) => format!(
+            ", {median} kernels per step (fusion {})",
+            if facecloak_device::dispatches::fusion_disabled() { "off" } else { "on" }
+        ),
+        None => String::new(),
+    }
 }
 
 fn node_version() -> String {

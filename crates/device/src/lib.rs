@@ -18,6 +18,8 @@
 //! and is tested natively.
 
 pub mod choice;
+#[cfg(not(all(target_family = "wasm", target_feature = "atomics")))]
+pub mod dispatches;
 pub mod selfcheck;
 
 pub use choice::BackendChoice;
