@@ -1,38 +1,109 @@
 //! Independent model runs spread over the CPU's cores.
 //!
-//! burn's CPU backend runs one op at a time on one core for the small tensors of blazeface and
-//! facemesh, so a group photo's ten detector looks and its faces' landmark passes leave the
-//! other cores idle. They are independent, so natively they run on scoped threads; in wasm (one
-//! thread per worker) they run in order.
+//! burn's CPU backend runs one op at a time on one core for the small tensors of blazeface,
+//! facemesh and the recognizers at batch 1, so a group photo's ten detector looks, its faces'
+//! landmark passes and a search step's recognizer passes leave the other cores idle. They are
+//! independent, so they run on rayon's pool: every core natively, the web workers of
+//! wasm-bindgen-rayon's pool in the threaded web build (the engine's worker waits for them,
+//! which a worker may), and in order in the single-thread web build.
 
-/// `f` applied to every item, in order, on up to `available_parallelism` threads natively;
-/// the first error wins.
+/// `f` applied to every item on rayon's pool, the items taken in the order given (list the
+/// costliest first); the results in the items' order; the first error wins.
 pub fn map<T: Sync, R: Send, E: Send>(items: &[T], f: impl Fn(&T) -> Result<R, E> + Sync) -> Result<Vec<R>, E> {
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len());
-        if threads > 1 {
-            // Thread t takes items t, t + threads, …: neighbours often cost alike (two
-            // large recognizers, then a small one), so striding spreads the cost better
-            // than contiguous chunks.
-            let results: Vec<Vec<Result<R, E>>> = std::thread::scope(|scope| {
-                let f = &f;
-                let handles: Vec<_> = (0..threads)
-                    .map(|t| scope.spawn(move || items.iter().skip(t).step_by(threads).map(f).collect()))
-                    .collect();
-                // A panicking worker is a bug in a model op; re-raise it where it belongs.
-                handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
-            });
-            let mut per_thread: Vec<_> = results.into_iter().map(Vec::into_iter).collect();
-            let mut out = Vec::with_capacity(items.len());
-            for i in 0..items.len() {
-                match per_thread[i % threads].next() {
-                    Some(result) => out.push(result?),
-                    None => break,
-                }
-            }
-            return Ok(out);
-        }
+    #[cfg(any(not(target_arch = "wasm32"), target_feature = "atomics"))]
+    if rayon::current_num_threads() > 1 && items.len() > 1 {
+        return on_the_pool(items, &f);
     }
     items.iter().map(f).collect()
+}
+
+/// `f` on every item, on rayon's pool: each of its threads takes the next item not yet taken,
+/// in the order given, until none are left — so a caller that lists the costliest items first
+/// gets the longest-first schedule, which leaves the least idle time at the end. The results
+/// come back in the items' order; the first error (in that order) wins.
+///
+/// Rayon's pool rather than threads of our own: burn's CPU backend splits large operations over
+/// the same pool, and threads beside it would compete with it for the cores (natively that cost
+/// a search step 25 %); in the browser the pool is the only way to other threads there is.
+#[cfg(any(not(target_arch = "wasm32"), target_feature = "atomics"))]
+fn on_the_pool<T: Sync, R: Send, E: Send>(items: &[T], f: &(impl Fn(&T) -> Result<R, E> + Sync)) -> Result<Vec<R>, E> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let next = AtomicUsize::new(0);
+    let results: Vec<Mutex<Option<Result<R, E>>>> = items.iter().map(|_| Mutex::new(None)).collect();
+    let workers = rayon::current_num_threads().min(items.len());
+    rayon::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|_| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(i) else { break };
+                    let result = f(item);
+                    // A poisoned slot means a panic in `f`, which rayon re-raises from the scope.
+                    if let Ok(mut slot) = results[i].lock() {
+                        *slot = Some(result);
+                    }
+                }
+            });
+        }
+    });
+    let mut out = Vec::with_capacity(items.len());
+    for (slot, item) in results.into_iter().zip(items) {
+        // Every slot is filled by the time the scope ends (a panic in `f` is re-raised by the
+        // scope before this point); an empty one would simply be computed here.
+        let result = match slot.into_inner() {
+            Ok(Some(result)) => result,
+            _ => f(item),
+        };
+        out.push(result?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use super::map;
+
+    #[test]
+    fn results_come_back_in_the_items_order_and_the_first_error_wins() {
+        // Uneven work, so that the threads finish out of order.
+        let items: Vec<u64> = (0..12).collect();
+        let squares = map(&items, |&i| {
+            std::thread::sleep(Duration::from_millis(if i % 3 == 0 { 30 } else { 1 }));
+            Ok::<u64, String>(i * i)
+        });
+        assert_eq!(squares, Ok(items.iter().map(|i| i * i).collect()));
+        let failed = map(&items, |&i| if i == 4 || i == 9 { Err(i) } else { Ok(i) });
+        assert_eq!(failed, Err(4));
+    }
+
+    #[test]
+    fn items_are_taken_in_the_order_given_and_spread_over_the_pool() {
+        if rayon::current_num_threads() < 2 {
+            eprintln!("skipping: rayon's pool has one thread here");
+            return;
+        }
+        let started = Mutex::new(Vec::new());
+        let threads = Mutex::new(std::collections::HashSet::new());
+        let items: Vec<usize> = (0..6).collect();
+        map(&items, |&i| {
+            started.lock().map(|mut s| s.push(i)).ok();
+            threads.lock().map(|mut t| t.insert(std::thread::current().id())).ok();
+            std::thread::sleep(Duration::from_millis(20));
+            Ok::<(), ()>(())
+        })
+        .ok();
+        let started = started.into_inner().unwrap_or_default();
+        // Each thread takes the next item when it is free: the first two start together, and
+        // no item starts before one listed ahead of it has been taken.
+        assert_eq!(started.len(), 6);
+        for (position, &item) in started.iter().enumerate() {
+            assert!(item <= position + 1, "item {item} started {position}th: {started:?}");
+        }
+        assert!(threads.into_inner().map_or(0, |t| t.len()) >= 2, "everything ran on one thread");
+    }
 }

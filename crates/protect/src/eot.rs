@@ -92,23 +92,28 @@ impl PixelEot {
 
     /// `crops` (`[N, side, side, 3]`, 0–255) through one random draw of the transformations.
     pub fn apply(&self, crops: Tensor<4>, settings: &EotSettings, rng: &mut Rng) -> Tensor<4> {
+        self.apply_drawn(crops, &Draw::new(settings, rng))
+    }
+
+    /// `crops` through the transformations of `draw`: the random numbers are drawn apart from
+    /// the tensor work, so that the search can draw every crop's in order and then transform
+    /// the crops on several threads with the same result.
+    pub fn apply_drawn(&self, crops: Tensor<4>, draw: &Draw) -> Tensor<4> {
         let mut x = crops;
-        if rng.chance(settings.resize) {
+        if draw.resize {
             // Sizes match by construction.
             if let Ok(up) = self.down.apply(x.clone()).and_then(|down| self.up.apply(down)) {
                 x = up;
             }
         }
-        if rng.chance(settings.blur) {
-            x = blur(x, rng.uniform(0.4, 1.0));
+        if let Some(sigma) = draw.blur {
+            x = blur(x, sigma);
         }
-        if settings.brightness > 0.0 || settings.contrast > 0.0 {
-            let contrast = 1.0 + rng.uniform(-settings.contrast, settings.contrast);
-            let brightness = rng.uniform(-settings.brightness, settings.brightness);
+        if let Some((contrast, brightness)) = draw.tone {
             x = (x - 128.0) * contrast + (128.0 + brightness);
         }
-        if rng.chance(settings.jpeg) {
-            x = self.jpeg.apply(x, rng.uniform(60.0, 90.0));
+        if let Some(quality) = draw.jpeg {
+            x = self.jpeg.apply(x, quality);
         }
         x
     }
@@ -116,6 +121,35 @@ impl PixelEot {
     /// The crop side these transformations are for.
     pub fn side(&self) -> usize {
         self.side
+    }
+}
+
+/// One random draw of the pixel-level transformations.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Draw {
+    /// Down to half size and back up.
+    resize: bool,
+    /// Gaussian blur of this standard deviation (px).
+    blur: Option<f32>,
+    /// Contrast factor and brightness offset.
+    tone: Option<(f32, f32)>,
+    /// JPEG round trip at this quality.
+    jpeg: Option<f32>,
+}
+
+impl Draw {
+    /// Draws from `rng` in the order the transformations apply (the stream a seed gives is
+    /// part of the search's reproducibility).
+    pub fn new(settings: &EotSettings, rng: &mut Rng) -> Draw {
+        let resize = rng.chance(settings.resize);
+        let blur = rng.chance(settings.blur).then(|| rng.uniform(0.4, 1.0));
+        let tone = (settings.brightness > 0.0 || settings.contrast > 0.0).then(|| {
+            let contrast = 1.0 + rng.uniform(-settings.contrast, settings.contrast);
+            let brightness = rng.uniform(-settings.brightness, settings.brightness);
+            (contrast, brightness)
+        });
+        let jpeg = rng.chance(settings.jpeg).then(|| rng.uniform(60.0, 90.0));
+        Draw { resize, blur, tone, jpeg }
     }
 }
 
