@@ -29,10 +29,21 @@ pub(crate) fn flush_while_running() {
     #[cfg(not(target_family = "wasm"))]
     {
         static POOL: std::sync::Once = std::sync::Once::new();
-        POOL.call_once(|| {
-            rayon::broadcast(|_| flush_on_this_thread());
-        });
+        flush_on_the_pool(&POOL);
     }
+}
+
+/// Asks every thread of the current rayon pool to flush, once per `once`, without waiting.
+///
+/// Not `rayon::broadcast`, which waits for every thread: models also run *on* the pool's
+/// threads (`facecloak_face::parallel`), and a first call made there would wait in the `Once`
+/// for threads that are themselves blocked in the same `Once`, never free to take the
+/// broadcast job (the CLI hung at 0 % CPU on its first detection). Each thread runs the queued
+/// job the next time it looks for work, so at worst a few operations run unflushed: slower,
+/// never a result that differs by anything above f32::MIN_POSITIVE.
+#[cfg(not(target_family = "wasm"))]
+fn flush_on_the_pool(once: &std::sync::Once) {
+    once.call_once(|| rayon::spawn_broadcast(|_| flush_on_this_thread()));
 }
 
 #[cfg(test)]
@@ -46,5 +57,27 @@ mod tests {
         // …on the pool's threads too.
         let pooled: Vec<f32> = rayon::broadcast(|_| std::hint::black_box(tiny) * 0.25);
         assert!(pooled.iter().all(|&v| v == 0.0), "{pooled:?}");
+    }
+
+    #[test]
+    #[cfg(not(target_family = "wasm"))]
+    fn a_first_call_from_every_pool_thread_at_once_returns() {
+        // A pool of its own and a `Once` of its own: a first call, as when a detector's looks
+        // start on every thread of the pool together. A waiting broadcast deadlocks here.
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(4).build().unwrap();
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            static ONCE: std::sync::Once = std::sync::Once::new();
+            let barrier = std::sync::Barrier::new(4);
+            pool.broadcast(|_| {
+                barrier.wait();
+                super::flush_on_the_pool(&ONCE);
+            });
+            done.send(()).ok();
+        });
+        assert!(
+            finished.recv_timeout(std::time::Duration::from_secs(60)).is_ok(),
+            "flushing the pool from its own threads never returned"
+        );
     }
 }
