@@ -1,4 +1,4 @@
-//! Independent model runs spread over the CPU's cores.
+//! Independent model runs, and the rows of image passes, spread over the CPU's cores.
 //!
 //! burn's CPU backend runs one op at a time on one core for the small tensors of blazeface,
 //! facemesh and the recognizers at batch 1, so a group photo's ten detector looks, its faces'
@@ -16,6 +16,34 @@ pub fn map<T: Sync, R: Send, E: Send>(items: &[T], f: impl Fn(&T) -> Result<R, E
     }
     items.iter().map(f).collect()
 }
+
+/// `f(y, row)` for every row of `out` (rows of `row_len` values), in bands of rows spread over
+/// rayon's pool where there is one and the work is worth sharing; in order otherwise. For
+/// image passes whose rows are independent (the blur's).
+pub fn rows<T: Send>(out: &mut [T], row_len: usize, f: impl Fn(usize, &mut [T]) + Sync) {
+    if row_len == 0 {
+        return;
+    }
+    #[cfg(any(not(target_arch = "wasm32"), target_feature = "atomics"))]
+    if rayon::current_num_threads() > 1 && out.len() >= 2 * BAND {
+        use rayon::prelude::*;
+        let band = (BAND / row_len).max(1);
+        out.par_chunks_mut(band * row_len).enumerate().for_each(|(b, chunk)| {
+            for (i, row) in chunk.chunks_mut(row_len).enumerate() {
+                f(b * band + i, row);
+            }
+        });
+        return;
+    }
+    for (y, row) in out.chunks_mut(row_len).enumerate() {
+        f(y, row);
+    }
+}
+
+/// Values per band of [`rows`]: enough work (tens of microseconds) that handing a band to
+/// another thread, which in the browser means waking a web worker, costs little beside it.
+#[cfg(any(not(target_arch = "wasm32"), target_feature = "atomics"))]
+const BAND: usize = 1 << 15;
 
 /// `f` on every item, on rayon's pool: each of its threads takes the next item not yet taken,
 /// in the order given, until none are left — so a caller that lists the costliest items first
@@ -79,6 +107,22 @@ mod tests {
         assert_eq!(squares, Ok(items.iter().map(|i| i * i).collect()));
         let failed = map(&items, |&i| if i == 4 || i == 9 { Err(i) } else { Ok(i) });
         assert_eq!(failed, Err(4));
+    }
+
+    #[test]
+    fn every_row_is_passed_once_with_its_own_index() {
+        // Long enough to be shared out in bands, with a last band that is not full.
+        for (rows, row_len) in [(3, 5), (1000, 97), (7, 40_000)] {
+            let mut out = vec![(usize::MAX, 0usize); rows * row_len];
+            super::rows(&mut out, row_len, |y, row| {
+                for (x, cell) in row.iter_mut().enumerate() {
+                    *cell = (y, cell.1 + x + 1);
+                }
+            });
+            for (i, &(y, visits)) in out.iter().enumerate() {
+                assert_eq!((y, visits), (i / row_len, i % row_len + 1), "value {i} of {rows}x{row_len}");
+            }
+        }
     }
 
     #[test]
