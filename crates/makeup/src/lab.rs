@@ -161,6 +161,34 @@ mod tests {
     }
 
     #[test]
+    fn the_tensor_conversion_matches_the_host_one_on_both_branches() {
+        // L* below 8 puts f(Y) on the linear toe, the others on the cube; the dark colours
+        // also reach sRGB's linear toe, the saturated ones its clip.
+        let colours = [
+            [0.0, 0.0, 0.0],
+            [2.0, -1.0, 1.5],
+            [7.5, 4.0, -3.0],
+            [30.0, 10.0, -20.0],
+            [53.24, 80.09, 67.2],
+            [70.0, -20.0, 30.0],
+            [100.0, 0.0, 0.0],
+            [40.0, 60.0, -90.0],
+        ];
+        let n = colours.len();
+        let device = facecloak_device::Backend::cpu(facecloak_device::CpuBackend::Flex).device().clone();
+        let planar: Vec<f32> = (0..3).flat_map(|c| colours.iter().map(move |lab| lab[c])).collect();
+        let lab = Tensor::<2>::from_data(burn::tensor::TensorData::new(planar, [3, n]), &device);
+        let rgb = lab_to_srgb(lab).into_data().to_vec::<f32>().unwrap_or_default();
+        assert_eq!(rgb.len(), 3 * n);
+        for (i, lab) in colours.iter().enumerate() {
+            let host = lab_to_srgb_host(*lab);
+            for c in 0..3 {
+                assert!((rgb[c * n + i] - host[c]).abs() < 0.01, "{lab:?}: channel {c} {} vs {}", rgb[c * n + i], host[c]);
+            }
+        }
+    }
+
+    #[test]
     fn round_trips_and_known_values() {
         // sRGB white is L* 100, a* b* 0; pure red is (53.24, 80.09, 67.20) (CSS Color 4).
         let white = srgb_to_lab([255.0; 3]);
