@@ -178,7 +178,7 @@ mod tests {
         let device = facecloak_device::Backend::cpu(facecloak_device::CpuBackend::Flex).device().clone();
         let planar: Vec<f32> = (0..3).flat_map(|c| colours.iter().map(move |lab| lab[c])).collect();
         let lab = Tensor::<2>::from_data(burn::tensor::TensorData::new(planar, [3, n]), &device);
-        let rgb = lab_to_srgb(lab).into_data().to_vec::<f32>().unwrap_or_default();
+        let rgb = lab_to_srgb(lab).into_data().try_to_vec::<f32>().unwrap_or_default();
         assert_eq!(rgb.len(), 3 * n);
         for (i, lab) in colours.iter().enumerate() {
             let host = lab_to_srgb_host(*lab);
