@@ -30,7 +30,11 @@ fn count_the_kernels_of_an_element_wise_chain() {
     let watch = Watch::start();
     let again = run(x);
     let launched = watch.launched();
-    assert_eq!(warm, again, "the same chain gave another sum");
+    // The same value, to rounding: the warm-up run is where fusion explores (and autotune
+    // times) its candidates, so the two runs may execute differently built kernels and sum in
+    // another order (5591.2275 against 5591.228 was seen), but never compute something else.
+    let close = warm.len() == 1 && again.len() == 1 && (warm[0] - again[0]).abs() <= 1e-5 * warm[0].abs();
+    assert!(close, "the same chain gave another sum: {warm:?} then {again:?}");
     println!("launched {launched}");
 }
 
