@@ -41,11 +41,11 @@ pub fn gaussian(data: &[f32], width: usize, height: usize, channels: usize, sigm
     let mut blurred = vec![0.0; data.len()];
     parallel::rows(&mut blurred, row, |y, out| {
         for (j, &t) in taps.iter().enumerate() {
-            let Some(from) = (y + j).checked_sub(radius).filter(|&from| from < height).or(match border {
-                Border::Zero => None,
-                Border::Replicate => Some((y + j).saturating_sub(radius).min(height - 1)),
-            }) else {
-                continue;
+            // Output row y reads input row y + j − radius.
+            let from = match ((y + j).checked_sub(radius).filter(|&from| from < height), border) {
+                (Some(inside), _) => inside,
+                (None, Border::Zero) => continue,
+                (None, Border::Replicate) => (y + j).saturating_sub(radius).min(height - 1),
             };
             add_scaled(out, &across[from * row..(from + 1) * row], t);
         }
