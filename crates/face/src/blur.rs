@@ -64,7 +64,11 @@ fn horizontal(input: &[f32], out: &mut [f32], channels: usize, taps: &[f32], bor
         let end = (width + radius).saturating_sub(j).min(width).max(first);
         if end > first {
             let from = first + j - radius;
-            add_scaled(&mut out[first * channels..end * channels], &input[from * channels..(from + end - first) * channels], t);
+            add_scaled(
+                &mut out[first * channels..end * channels],
+                &input[from * channels..(from + end - first) * channels],
+                t,
+            );
         }
         if border == Border::Replicate {
             for x in (0..first).chain(end..width) {

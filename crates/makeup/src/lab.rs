@@ -183,7 +183,12 @@ mod tests {
         for (i, lab) in colours.iter().enumerate() {
             let host = lab_to_srgb_host(*lab);
             for c in 0..3 {
-                assert!((rgb[c * n + i] - host[c]).abs() < 0.01, "{lab:?}: channel {c} {} vs {}", rgb[c * n + i], host[c]);
+                assert!(
+                    (rgb[c * n + i] - host[c]).abs() < 0.01,
+                    "{lab:?}: channel {c} {} vs {}",
+                    rgb[c * n + i],
+                    host[c]
+                );
             }
         }
     }
