@@ -15,9 +15,10 @@
 //!   Gaussian band across its line whose depth, position and width the search sets within
 //!   bounds; mascara darkens the lash line;
 //! - **symmetric**: one parameter set for both sides, each side drawn on its own landmarks;
-//!   the only asymmetry is that blush and the cheeks' contour and highlight are evened out
-//!   between the two cheeks, by at most [`BALANCE`] times either way, where a turned face shows
-//!   one cheek larger;
+//!   the only asymmetry is that each cheek product (blush, the cheeks' contour and highlight)
+//!   and each lid product (eyeshadow, liner, mascara) is evened out between the two sides, by
+//!   at most [`BALANCE`] times either way, where a turned face shows one cheek larger or two
+//!   unequal lids take the same shape differently;
 //! - **pigment on skin**: each layer's colour is lit as the face is there (it follows the
 //!   tone's own variation about the region's mean, so a lipstick is darker in the corners of
 //!   the mouth, as the lips are), composited in CIELAB onto the face's tone (blurred), and only
@@ -245,17 +246,24 @@ const FIRST_PLACE: usize = 17;
 /// Parameters of the latent's second code.
 pub const PARAMETERS: usize = FIRST_PLACE + 3 * PLACES.len();
 
-/// How far each cheek's blush, contour and highlight may be scaled to even out the two cheeks:
-/// at most this many times more or less than the parameters say. One parameter set draws both
-/// sides on their own landmarks, but a turned face shows one cheek larger than the other (the
-/// far one cut by the face's edge or a beard), and the same shape, lifted and grown by the
-/// search, then puts more product on one cheek than on the other — as a makeup artist sees and
-/// evens out. Measured (`facecloak eval --leave-one-out --strength medium`, berry, 36
-/// protected faces, 2026-12-04): without it alex-lacamoire's turned, side-lit cheeks ended
-/// 2.9–3.0 ΔE apart, the only faces over the limit; with it 0.8. Evening out the eyelids'
-/// shadow, liner and mascara the same way was tried and made them worse: the deep-set lids of
-/// kit_harington_john2 went from 1.9 to 3.2 ΔE (their change is not the product's amount where
-/// one lid lies in shadow), so the lids stay as their parameters draw them.
+/// How far each side's cheek products (blush, contour, highlight) and lid products (eyeshadow,
+/// liner, mascara) may be scaled to even out the two sides: at most this many times more or
+/// less than the parameters say. One parameter set draws both sides on their own landmarks, but
+/// a turned face shows one cheek larger than the other (the far one cut by the face's edge or a
+/// beard), and two unequal lids (deep-set, turned, half closed) take the same shadow height,
+/// liner and wing over different shares of themselves; the same shape then puts more product
+/// on one side than on the other — as a makeup artist sees and evens out. Each product's mean
+/// over each side's region is brought to the two sides' average.
+///
+/// Measured (`facecloak eval --leave-one-out --strength medium`, berry, 36 protected faces):
+/// - cheeks (2026-12-04): without it alex-lacamoire's turned, side-lit cheeks ended 2.9–3.0 ΔE
+///   apart, the only faces over the limit; with it 0.8;
+/// - lids (2026-12-06), weighed over each lid's core (its mask above one half, where the
+///   naturalness measure compares them): left/right mismatch mean 0.72 → 0.42 ΔE, worst
+///   2.06 → 0.92, faces over the 2 ΔE limit 1 → 0; PSR unchanged. Weights matter: an earlier
+///   try over other weights made kit_harington_john2's lids worse (1.9 → 3.2 ΔE), and at the
+///   model's extreme (shadow at full amount and height) his lids measure 1.66 ΔE apart
+///   unevened, 2.79 evened over the soft, feathered lid masks and 0.24 over their cores.
 const BALANCE: f32 = 1.25;
 /// Added to both sides' amounts before their ratio, so that a product barely there on both
 /// sides (a search's start) is left as it is.
@@ -476,6 +484,9 @@ struct Fields {
     halves: [Tensor<2>; 2],
     /// Per half: that cheek's bare skin, as weights summing to 1 (a product's mean there).
     cheek_weights: [Tensor<2>; 2],
+    /// Per half: that lid's core (its region's mask above one half, where the naturalness
+    /// measure compares the lids), as weights summing to 1.
+    lid_weights: [Tensor<2>; 2],
 }
 
 /// A face that is not on the generator's grid, or landmarks that are not facemesh's.
@@ -721,7 +732,8 @@ impl Generator for Cosmetics {
         let v = |i: usize| values.clone().slice([i..i + 1]).reshape([1, 1]);
 
         // Light: foundation, contour, highlight and mascara change L*; foundation's warmth b*.
-        let mut lightness = f.foundation.clone() * v(FOUNDATION) - f.mascara.clone() * (v(MASCARA) * MASCARA_DEPTH);
+        let mascara = self.balanced(f.mascara.clone() * v(MASCARA), &f.lid_weights) * MASCARA_DEPTH;
+        let mut lightness = f.foundation.clone() * v(FOUNDATION) - mascara;
         for (k, place) in PLACES.iter().enumerate() {
             let (depth, centre, width) =
                 (v(FIRST_PLACE + 3 * k), v(FIRST_PLACE + 3 * k + 1), v(FIRST_PLACE + 3 * k + 2));
@@ -752,6 +764,7 @@ impl Generator for Cosmetics {
         let shadow = sigmoid((f.shadow_height.clone().neg() + v(SHADOW_HEIGHT)) / 0.07)
             * f.shadow_base.clone()
             * v(SHADOW_COVER);
+        let shadow = self.balanced(shadow, &f.lid_weights);
         let shadow_colour = colour(1) + (colour(2) - colour(1)) * f.shadow_mix.clone();
         let brows = {
             let edge = f.brow_half_width.clone() + v(BROWS_GROW) - f.brow_distance.clone();
@@ -767,7 +780,7 @@ impl Generator for Cosmetics {
             let wing = sigmoid((f.wing_along.clone().neg() + v(WING_LENGTH)) / 0.7)
                 * (across.square() * -0.5).exp()
                 * f.wing_base.clone();
-            (line.clone() + wing.clone() - line * wing) * v(LINER_COVER)
+            self.balanced((line.clone() + wing.clone() - line * wing) * v(LINER_COVER), &f.lid_weights)
         };
         let lips = sigmoid((f.lip_distance.clone().neg() + v(LIPS_LINE)) / 0.6) * f.lip_base.clone() * v(LIPS_COVER);
         let layers = [
@@ -1004,6 +1017,7 @@ impl Fields {
         Fields {
             halves: [0, 1].map(|k| row(half(k, &|_| 1.0))),
             cheek_weights: weights(&|i| cheeks(i) * a.bare_skin[i]),
+            lid_weights: weights(&|i| f32::from(mask(Region::EyelidLeft)[i].max(mask(Region::EyelidRight)[i]) > 0.5)),
             bare_skin: row(a.bare_skin.clone()),
             foundation: row(foundation),
             lip_distance: row(lip_distance),
