@@ -20,7 +20,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use facecloak_device::{Backend, CpuBackend};
 use facecloak_face::{Detector, Framed, Image, Landmarker, find_faces, paste};
 use facecloak_makeup::naturalness::{self, LIMITS, Limits, Naturalness};
-use facecloak_makeup::{Bounds, Cosmetics, Generator, Latent, Synthesiser, presets};
+use facecloak_makeup::{Bounds, Cosmetics, Generator, Latent, Synthesiser, Targets, presets};
 use facecloak_testdata::{human_models, load_model, repo_root, shared};
 
 fn device() -> Device {
@@ -110,6 +110,11 @@ fn host(t: Tensor<4>) -> Vec<f32> {
     t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
 }
 
+/// The makeup model on the framed face of `photo`, asking for `targets` within `bounds`.
+fn cosmetics(photo: &Image, framed: &Framed, targets: &Targets, bounds: &Bounds, device: &Device) -> Cosmetics {
+    Cosmetics::encode(&framed.crop(photo), &framed.landmarks, &framed.regions, targets, bounds, device).unwrap()
+}
+
 #[test]
 fn every_latent_of_the_makeup_model_is_natural_at_medium() {
     let Some(faces) = colour_faces() else { return };
@@ -123,9 +128,7 @@ fn every_latent_of_the_makeup_model_is_natural_at_medium() {
         "photo", "symmetry", "relative", "hue", "lips", "eyes", "fine", "mean ΔE"
     );
     for (name, photo, framed) in &faces {
-        let cosmetics =
-            Cosmetics::encode(&framed.crop(photo), &framed.landmarks, &framed.regions, &targets, &bounds, &device)
-                .unwrap();
+        let cosmetics = cosmetics(photo, framed, &targets, &bounds, &device);
         let neutral = cosmetics.neutral();
         // Random points far out (σ = 3: amounts mostly saturated, shapes near their bounds),
         // every code at +10 and at −10, and the requested look itself.
@@ -218,15 +221,7 @@ fn the_neutral_latent_changes_nothing() {
     let device = device();
     let targets = presets::preset("glam").unwrap().targets;
     for (name, photo, framed) in faces.iter().take(5) {
-        let cosmetics = Cosmetics::encode(
-            &framed.crop(photo),
-            &framed.landmarks,
-            &framed.regions,
-            &targets,
-            &Bounds::HIGH,
-            &device,
-        )
-        .unwrap();
+        let cosmetics = cosmetics(photo, framed, &targets, &Bounds::HIGH, &device);
         let change = host(cosmetics.render(&cosmetics.neutral()));
         assert!(change.iter().all(|&v| v == 0.0), "{name}: the neutral latent changes the face");
     }
@@ -245,15 +240,7 @@ fn both_cheeks_get_the_same_makeup_at_the_model_s_extreme() {
     let targets = presets::preset("berry").unwrap().targets;
     let mut failures = Vec::new();
     for (name, photo, framed) in &faces {
-        let cosmetics = Cosmetics::encode(
-            &framed.crop(photo),
-            &framed.landmarks,
-            &framed.regions,
-            &targets,
-            &Bounds::MEDIUM,
-            &device,
-        )
-        .unwrap();
+        let cosmetics = cosmetics(photo, framed, &targets, &Bounds::MEDIUM, &device);
         // Colours as asked for; every amount and shape at its top.
         let latent = latent_like(&cosmetics.neutral(), |k, n| vec![if k == 0 { 0.0 } else { 10.0 }; n], &device);
         let m = measured(photo, framed, cosmetics.render(&latent));
@@ -309,15 +296,7 @@ fn both_lids_get_the_same_makeup() {
     let mut failures = Vec::new();
     for (name, photo, framed) in faces.iter().filter(|(name, ..)| portraits.contains(name)) {
         measured_faces += 1;
-        let cosmetics = Cosmetics::encode(
-            &framed.crop(photo),
-            &framed.landmarks,
-            &framed.regions,
-            &targets,
-            &Bounds::MEDIUM,
-            &device,
-        )
-        .unwrap();
+        let cosmetics = cosmetics(photo, framed, &targets, &Bounds::MEDIUM, &device);
         for (label, colours, shapes) in looks {
             let latent = latent_like(
                 &cosmetics.neutral(),
