@@ -224,25 +224,30 @@ impl Kind {
     }
 }
 
-// The shape parameters, in the latent's order; the places' three each follow.
-const LIPS_COVER: usize = 0;
-const LIPS_LINE: usize = 1;
-const SHADOW_COVER: usize = 2;
-const SHADOW_HEIGHT: usize = 3;
-const LINER_COVER: usize = 4;
-const LINER_THICKNESS: usize = 5;
-const WING_LENGTH: usize = 6;
-const WING_ANGLE: usize = 7;
-const MASCARA: usize = 8;
-const BROWS_COVER: usize = 9;
-const BROWS_GROW: usize = 10;
-const BROWS_EXTEND: usize = 11;
-const BLUSH_COVER: usize = 12;
-const BLUSH_LIFT: usize = 13;
-const BLUSH_SIZE: usize = 14;
-const FOUNDATION: usize = 15;
-const WARMTH: usize = 16;
-const FIRST_PLACE: usize = 17;
+/// Where each shape parameter sits in the latent's second code, in its order; each place's
+/// depth, position and width follow from [`parameter::FIRST_PLACE`] on, three per place.
+pub mod parameter {
+    pub const LIPS_COVER: usize = 0;
+    pub const LIPS_LINE: usize = 1;
+    pub const SHADOW_COVER: usize = 2;
+    pub const SHADOW_HEIGHT: usize = 3;
+    pub const LINER_COVER: usize = 4;
+    pub const LINER_THICKNESS: usize = 5;
+    pub const WING_LENGTH: usize = 6;
+    pub const WING_ANGLE: usize = 7;
+    pub const MASCARA: usize = 8;
+    pub const BROWS_COVER: usize = 9;
+    pub const BROWS_GROW: usize = 10;
+    pub const BROWS_EXTEND: usize = 11;
+    pub const BLUSH_COVER: usize = 12;
+    pub const BLUSH_LIFT: usize = 13;
+    pub const BLUSH_SIZE: usize = 14;
+    pub const FOUNDATION: usize = 15;
+    pub const WARMTH: usize = 16;
+    pub const FIRST_PLACE: usize = 17;
+}
+use parameter::*;
+
 /// Parameters of the latent's second code.
 pub const PARAMETERS: usize = FIRST_PLACE + 3 * PLACES.len();
 

@@ -28,6 +28,7 @@ mod synth;
 
 pub use cosmetics::{
     AppliedPigment, Bounds, Cosmetics, EncodeError, Light, Look, PARAMETERS, Pigment, WORN_BUDGET, colour_offset,
+    parameter,
 };
 pub use generator::{Generator, Latent};
 pub use synth::{SCALES, Synthesiser};

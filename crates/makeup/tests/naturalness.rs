@@ -20,8 +20,9 @@ use burn::tensor::{Device, Tensor, TensorData};
 use facecloak_device::{Backend, CpuBackend};
 use facecloak_face::{Detector, Framed, Image, Landmarker, find_faces, paste};
 use facecloak_makeup::naturalness::{self, LIMITS, Limits, Naturalness};
-use facecloak_makeup::{Bounds, Cosmetics, Generator, Latent, Synthesiser, Targets, presets};
-use facecloak_testdata::{human_models, load_model, repo_root, shared};
+use facecloak_makeup::parameter::{LINER_COVER, LINER_THICKNESS, MASCARA, SHADOW_COVER, SHADOW_HEIGHT, WING_LENGTH};
+use facecloak_makeup::{Bounds, Cosmetics, Generator, Latent, Pigment, Synthesiser, Targets, presets};
+use facecloak_testdata::{human_models, labelled_faces, load_model, repo_root, shared};
 
 fn device() -> Device {
     Backend::cpu(CpuBackend::Flex).device().clone()
@@ -265,39 +266,36 @@ fn both_cheeks_get_the_same_makeup_at_the_model_s_extreme() {
 #[test]
 fn both_lids_get_the_same_makeup() {
     let Some(faces) = colour_faces() else { return };
-    let shared = shared().unwrap();
-    let manifest = std::fs::read_to_string(shared.join("faces/MANIFEST.csv")).unwrap();
-    let portraits: Vec<String> = manifest
-        .lines()
-        .skip(1)
-        .filter_map(|l| {
-            let mut fields = l.split(',');
-            let (file, identity) = (fields.next()?, fields.next()?);
-            (!identity.is_empty()).then(|| file.rsplit('/').next().unwrap_or(file).to_owned())
-        })
+    let portraits: Vec<String> = labelled_faces()
+        .unwrap()
+        .iter()
+        .filter_map(|face| face.path.file_name().map(|name| name.to_string_lossy().into_owned()))
         .collect();
     let device = device();
     let targets = presets::preset("berry").unwrap().targets;
-    // Colour codes as (pigment, CIELAB channel, code) and shape codes as (parameter, code), in
-    // the latent's order (cosmetics.rs): pigments 1 and 2 are the lash-line and crease shadow;
-    // parameters 2 shadow amount, 3 its height, 4 liner amount, 5 its thickness, 6 the wing's
-    // length, 8 mascara.
-    type Looks = [(&'static str, &'static [(usize, usize, f32)], &'static [(usize, f32)]); 7];
-    let looks: Looks = [
-        ("shadow", &[], &[(2, 10.0)]),
-        ("shadow, lash line lighter than crease", &[(1, 0, 10.0), (2, 0, -10.0)], &[(2, 10.0)]),
-        ("shadow, both darker", &[(1, 0, -10.0), (2, 0, -10.0)], &[(2, 10.0)]),
-        ("shadow, both lighter", &[(1, 0, 10.0), (2, 0, 10.0)], &[(2, 10.0)]),
-        ("shadow, short", &[], &[(2, 10.0), (3, -10.0)]),
-        ("shadow, tall", &[], &[(2, 10.0), (3, 10.0)]),
-        ("every lid product", &[(1, 0, 10.0), (2, 0, -10.0)], &[(2, 10.0), (4, 10.0), (5, 10.0), (6, 10.0), (8, 10.0)]),
+    // Colour codes as (pigment, CIELAB channel, code) and shape codes as (parameter, code).
+    let [lid, crease] = [Pigment::Lid, Pigment::Crease].map(|p| Pigment::ALL.iter().position(|q| *q == p).unwrap());
+    let shadow = [(SHADOW_COVER, 10.0)];
+    type Look<'a> = (&'a str, Vec<(usize, usize, f32)>, Vec<(usize, f32)>);
+    let looks: [Look; 7] = [
+        ("shadow", vec![], shadow.to_vec()),
+        ("shadow, lash line lighter than crease", vec![(lid, 0, 10.0), (crease, 0, -10.0)], shadow.to_vec()),
+        ("shadow, both darker", vec![(lid, 0, -10.0), (crease, 0, -10.0)], shadow.to_vec()),
+        ("shadow, both lighter", vec![(lid, 0, 10.0), (crease, 0, 10.0)], shadow.to_vec()),
+        ("shadow, short", vec![], vec![(SHADOW_COVER, 10.0), (SHADOW_HEIGHT, -10.0)]),
+        ("shadow, tall", vec![], vec![(SHADOW_COVER, 10.0), (SHADOW_HEIGHT, 10.0)]),
+        (
+            "every lid product",
+            vec![(lid, 0, 10.0), (crease, 0, -10.0)],
+            [SHADOW_COVER, LINER_COVER, LINER_THICKNESS, WING_LENGTH, MASCARA].map(|p| (p, 10.0)).to_vec(),
+        ),
     ];
     let mut measured_faces = 0;
     let mut failures = Vec::new();
     for (name, photo, framed) in faces.iter().filter(|(name, ..)| portraits.contains(name)) {
         measured_faces += 1;
         let cosmetics = cosmetics(photo, framed, &targets, &Bounds::MEDIUM, &device);
-        for (label, colours, shapes) in looks {
+        for (label, colours, shapes) in &looks {
             let latent = latent_like(
                 &cosmetics.neutral(),
                 |k, n| {
