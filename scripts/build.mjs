@@ -91,7 +91,9 @@ function buildModule(name) {
   if (cargoArgs.includes('-Z')) env.RUSTC_BOOTSTRAP = '1';
 
   // 1. cargo (`cargo rustc` where the final link needs arguments of its own)
-  const crate = ['-p', config.crate.package, '--target', 'wasm32-unknown-unknown', '--profile', cargoProfile, ...cargoArgs];
+  // The profile's `--config` settings or files (the dependencies' checks: .cargo/wasm-deps.toml).
+  const profileConfig = (profile['cargo-config'] ?? []).flatMap((setting) => ['--config', setting]);
+  const crate = [...profileConfig, '-p', config.crate.package, '--target', 'wasm32-unknown-unknown', '--profile', cargoProfile, ...cargoArgs];
   const linkArgs = (module['link-args'] ?? []).flatMap((arg) => ['-C', `link-arg=${arg}`]);
   if (linkArgs.length) run('cargo', ['rustc', ...crate, '--crate-type', 'cdylib', '--', ...linkArgs], { env });
   else run('cargo', ['build', ...crate], { env });
