@@ -84,6 +84,13 @@ pub fn cpu_threads() -> u32 {
     u32::try_from(rayon::current_num_threads()).unwrap_or(u32::MAX)
 }
 
+/// Whether `device` (or the device its autodiff wraps) is burn's Flex CPU backend: where work
+/// split into independent graphs runs on the cores at once, while on a GPU one graph is fewer
+/// dispatches.
+pub fn on_flex(device: &Device) -> bool {
+    device.clone().inner() == Device::flex()
+}
+
 impl fmt::Display for BackendInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(

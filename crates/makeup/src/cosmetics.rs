@@ -28,12 +28,14 @@
 //!
 //! The all-zero latent renders an exactly zero change.
 
+use std::ops::Range;
+
 use burn::tensor::activation::{relu, sigmoid};
 use burn::tensor::{Device, Tensor, TensorData};
 use facecloak_face::{Image, Point, Region, Regions};
 
 use crate::anatomy::{Anatomy, Field, along, lerp, mark, median_lab, project, step};
-use crate::{Generator, Latent, Target, Targets, lab};
+use crate::{Banded, Generator, Latent, Target, Targets, lab};
 
 /// How far each strength lets the makeup go. The search cannot leave these bounds: they are
 /// built into the generator, not penalised.
@@ -408,16 +410,18 @@ pub struct Cosmetics {
     bounds: Bounds,
     kinds: Vec<Kind>,
     face: Tensor<4>,
-    /// The face's tone in CIELAB, `[3, N]` (N = size²).
-    tone_lab: Tensor<2>,
-    /// The same tone back in sRGB through [`lab::lab_to_srgb`]: the zero of the change.
-    base: Tensor<2>,
     /// Per pigment: the requested colour in CIELAB, and whether it was requested.
     targets: Vec<([f32; 3], bool)>,
     target_lab: Tensor<2>,
     start: Vec<f32>,
     mapping: Mapping,
-    fields: Fields,
+    /// The fields on the whole face, for [`Generator::render`].
+    whole: PixelSet,
+    /// The fields on each of [`BANDS`] bands of rows, for [`Bands::band`].
+    bands: Vec<PixelSet>,
+    /// The fields on the pixels that the two halves' balance weighs (the cheeks' and lids'
+    /// weights), for [`Bands::controls`].
+    support: PixelSet,
 }
 
 /// The per-parameter constants of [`Kind::value`] as tensors, `[P]` (`is_shape`: `[1, 1, 1, P]`).
@@ -445,53 +449,123 @@ impl Mapping {
     }
 }
 
-/// The fixed fields the parameters are evaluated on, each `[1, N]`.
-struct Fields {
+/// The fixed fields the parameters are evaluated on, per pixel of a set of pixels: on the host
+/// (`Fields<Field>`, the whole face) and as tensors on a [`PixelSet`] (rows `[1, M]`, the
+/// shades and the tone `[3, M]`).
+struct Fields<T> {
+    /// The face's tone in CIELAB (planes).
+    tone_lab: T,
     /// Where blush goes: bare skin.
-    bare_skin: Tensor<2>,
+    bare_skin: T,
     /// Where foundation goes: bare skin off the lids.
-    foundation: Tensor<2>,
+    foundation: T,
     // Lips: signed distance to the outline (pixels) and where lipstick may go at all.
-    lip_distance: Tensor<2>,
-    lip_base: Tensor<2>,
-    lip_shade: Tensor<2>,
+    lip_distance: T,
+    lip_base: T,
+    lip_shade: T,
     // Eyeshadow: height from lash line (0) to brow (1); where it may go; the lid→crease mix.
-    shadow_height: Tensor<2>,
-    shadow_base: Tensor<2>,
-    shadow_mix: Tensor<2>,
-    shadow_shade: Tensor<2>,
+    shadow_height: T,
+    shadow_base: T,
+    shadow_mix: T,
+    shadow_shade: T,
     // Liner: distance above the lash line, its taper, where it may go; the wing's frame.
-    lid_across: Tensor<2>,
-    liner_taper: Tensor<2>,
-    liner_base: Tensor<2>,
-    wing_along: Tensor<2>,
-    wing_across: Tensor<2>,
-    wing_taper: Tensor<2>,
-    wing_base: Tensor<2>,
-    liner_shade: Tensor<2>,
-    mascara: Tensor<2>,
+    lid_across: T,
+    liner_taper: T,
+    liner_base: T,
+    wing_along: T,
+    wing_across: T,
+    wing_taper: T,
+    wing_base: T,
+    liner_shade: T,
+    mascara: T,
     // Brows: distance to the centreline, the half-width there, the position along it (0 at
     // the inner end, 1 at the tail), the length, and where fill may go.
-    brow_distance: Tensor<2>,
-    brow_half_width: Tensor<2>,
-    brow_along: Tensor<2>,
-    brow_length: Tensor<2>,
-    brow_base: Tensor<2>,
-    brow_shade: Tensor<2>,
+    brow_distance: T,
+    brow_half_width: T,
+    brow_along: T,
+    brow_length: T,
+    brow_base: T,
+    brow_shade: T,
     // Blush: mirrored cheek frames (outwards, downwards; eye distances) and where it may go.
-    cheek_out: Tensor<2>,
-    cheek_down: Tensor<2>,
-    blush_shade: Tensor<2>,
+    cheek_out: T,
+    cheek_down: T,
+    blush_shade: T,
     // Per place: position across its line (eye distances), and window × bare skin.
-    place_across: Vec<Tensor<2>>,
-    place_window: Vec<Tensor<2>>,
+    place_across: Vec<T>,
+    place_window: Vec<T>,
     /// Per half of the face (image-left, image-right): 1 there, else 0.
-    halves: [Tensor<2>; 2],
+    halves: [T; 2],
     /// Per half: that cheek's bare skin, as weights summing to 1 (a product's mean there).
-    cheek_weights: [Tensor<2>; 2],
+    cheek_weights: [T; 2],
     /// Per half: that lid's core (its region's mask above one half, where the naturalness
     /// measure compares the lids), as weights summing to 1.
-    lid_weights: [Tensor<2>; 2],
+    lid_weights: [T; 2],
+}
+
+impl<T> Fields<T> {
+    /// Every field through `row` (one value per pixel) or `planes` (three: CIELAB's).
+    fn map<U>(&self, row: impl Fn(&T) -> U, planes: impl Fn(&T) -> U) -> Fields<U> {
+        Fields {
+            tone_lab: planes(&self.tone_lab),
+            lip_shade: planes(&self.lip_shade),
+            shadow_shade: planes(&self.shadow_shade),
+            liner_shade: planes(&self.liner_shade),
+            brow_shade: planes(&self.brow_shade),
+            blush_shade: planes(&self.blush_shade),
+            bare_skin: row(&self.bare_skin),
+            foundation: row(&self.foundation),
+            lip_distance: row(&self.lip_distance),
+            lip_base: row(&self.lip_base),
+            shadow_height: row(&self.shadow_height),
+            shadow_base: row(&self.shadow_base),
+            shadow_mix: row(&self.shadow_mix),
+            lid_across: row(&self.lid_across),
+            liner_taper: row(&self.liner_taper),
+            liner_base: row(&self.liner_base),
+            wing_along: row(&self.wing_along),
+            wing_across: row(&self.wing_across),
+            wing_taper: row(&self.wing_taper),
+            wing_base: row(&self.wing_base),
+            mascara: row(&self.mascara),
+            brow_distance: row(&self.brow_distance),
+            brow_half_width: row(&self.brow_half_width),
+            brow_along: row(&self.brow_along),
+            brow_length: row(&self.brow_length),
+            brow_base: row(&self.brow_base),
+            cheek_out: row(&self.cheek_out),
+            cheek_down: row(&self.cheek_down),
+            place_across: self.place_across.iter().map(&row).collect(),
+            place_window: self.place_window.iter().map(&row).collect(),
+            halves: [row(&self.halves[0]), row(&self.halves[1])],
+            cheek_weights: [row(&self.cheek_weights[0]), row(&self.cheek_weights[1])],
+            lid_weights: [row(&self.lid_weights[0]), row(&self.lid_weights[1])],
+        }
+    }
+}
+
+/// The fields on a set of pixels, as tensors, with the zero of the change there.
+struct PixelSet {
+    fields: Fields<Tensor<2>>,
+    /// The tone back in sRGB through [`lab::lab_to_srgb`], `[3, M]`: the zero of the change.
+    base: Tensor<2>,
+}
+
+impl PixelSet {
+    /// `fields` (the whole face's, `n` pixels) on `pixels`, in that order.
+    fn new(fields: &Fields<Field>, n: usize, pixels: &[usize], device: &Device) -> PixelSet {
+        let m = pixels.len();
+        let row = |field: &Field| {
+            let values = pixels.iter().map(|&i| field[i]).collect::<Vec<f32>>();
+            Tensor::<2>::from_data(TensorData::new(values, [1, m]), device)
+        };
+        let planes = |field: &Field| {
+            let values = (0..3).flat_map(|c| pixels.iter().map(move |&i| field[c * n + i])).collect::<Vec<f32>>();
+            Tensor::<2>::from_data(TensorData::new(values, [3, m]), device)
+        };
+        let fields = fields.map(row, planes);
+        let base = lab::lab_to_srgb(fields.tone_lab.clone());
+        PixelSet { fields, base }
+    }
 }
 
 /// A face that is not on the generator's grid, or landmarks that are not facemesh's.
@@ -544,12 +618,8 @@ impl Cosmetics {
                 *max *= UNREQUESTED_SHARE;
             }
         }
-        let row = |field: Field| Tensor::<2>::from_data(TensorData::new(field, [1, n]), device);
 
         let pixel_lab = &anatomy.tone_lab;
-        let planar_lab: Vec<f32> = (0..3).flat_map(|c| pixel_lab.iter().map(move |p| p[c])).collect();
-        let tone_lab = Tensor::<2>::from_data(TensorData::new(planar_lab, [3, n]), device);
-        let base = lab::lab_to_srgb(tone_lab.clone());
 
         // Requested colours. A product nobody asked for aims at what a person would wear without
         // saying so — a taupe shadow, a black liner, the brows' own hair colour — or, for
@@ -605,8 +675,20 @@ impl Cosmetics {
         let target_lab: Vec<f32> = pigment_targets.iter().flat_map(|(c, _)| *c).collect();
         let target_lab = Tensor::<2>::from_data(TensorData::new(target_lab, [Pigment::ALL.len(), 3]), device);
 
-        let planes = |field: Field| Tensor::<2>::from_data(TensorData::new(field, [3, n]), device);
-        let fields = Fields::new(&anatomy, regions, row, planes);
+        let fields = Fields::new(&anatomy, regions);
+        let set = |pixels: &[usize]| PixelSet::new(&fields, n, pixels, device);
+        let whole = set(&(0..n).collect::<Vec<usize>>());
+        let bands = (0..BANDS)
+            .map(|b| set(&(band_rows(size, b).start * size..band_rows(size, b).end * size).collect::<Vec<usize>>()))
+            .collect();
+        let weighed =
+            |i: usize| [&fields.cheek_weights, &fields.lid_weights].iter().any(|w| w[0][i] > 0.0 || w[1][i] > 0.0);
+        let mut weighed: Vec<usize> = (0..n).filter(|&i| weighed(i)).collect();
+        if weighed.is_empty() {
+            // No empty tensors: a pixel of weight 0 leaves the gains at 1, as none would.
+            weighed.push(0);
+        }
+        let support = set(&weighed);
         let mapping = Mapping::new(&kinds, device);
         Ok(Cosmetics {
             size,
@@ -614,13 +696,13 @@ impl Cosmetics {
             bounds: *bounds,
             kinds,
             face: Tensor::<4>::from_data(TensorData::new(face.data.clone(), [1, size, size, 3]), device),
-            tone_lab,
-            base,
             targets: pigment_targets,
             target_lab,
             start,
             mapping,
-            fields,
+            whole,
+            bands,
+            support,
         })
     }
 
@@ -646,9 +728,10 @@ impl Cosmetics {
         clamped * m.amount_max.clone() + soft * m.half.clone() + m.mid.clone()
     }
 
-    /// `layer` (`[1, N]`) with each half of the face scaled so that the two halves' means over
-    /// `weights` meet at their average, by at most [`BALANCE`] times either way.
-    fn balanced(&self, layer: Tensor<2>, weights: &[Tensor<2>; 2]) -> Tensor<2> {
+    /// The gains that even out `layer`'s two halves (`[1, 1]` each, image-left and -right):
+    /// each half's mean over `weights` brought to the two halves' average, by at most
+    /// [`BALANCE`] times either way.
+    fn gains(layer: Tensor<2>, weights: &[Tensor<2>; 2]) -> [Tensor<2>; 2] {
         let mean = |k: usize| (layer.clone() * weights[k].clone()).sum().reshape([1, 1]) + BALANCE_FLOOR;
         let (left, right) = (mean(0), mean(1));
         let average = (left.clone() + right.clone()) * 0.5;
@@ -658,8 +741,123 @@ impl Cosmetics {
             let g = average.clone() / m;
             relu(g.clone() - lo) - relu(g - hi) + lo
         };
-        let halves = &self.fields.halves;
-        layer * (halves[0].clone() * gain(left) + halves[1].clone() * gain(right))
+        [gain(left), gain(right)]
+    }
+
+    /// Contour or highlight place `k`'s band of light on the fields `f`, before evening out.
+    fn place(f: &Fields<Tensor<2>>, v: &dyn Fn(usize) -> Tensor<2>, k: usize) -> Tensor<2> {
+        let (depth, centre, width) = (v(FIRST_PLACE + 3 * k), v(FIRST_PLACE + 3 * k + 1), v(FIRST_PLACE + 3 * k + 2));
+        let x = (f.place_across[k].clone() - centre) / (width * PLACES[k].sigma);
+        (x.square() * -0.5).exp() * f.place_window[k].clone() * depth
+    }
+
+    /// The layers whose two halves are evened out, on the fields `f`, before that: mascara,
+    /// the cheek places' light, blush, eyeshadow and liner.
+    fn uneven(f: &Fields<Tensor<2>>, v: &dyn Fn(usize) -> Tensor<2>) -> Evened {
+        let cheek_places = PLACES
+            .iter()
+            .enumerate()
+            .filter(|(_, place)| place.cheek)
+            .map(|(k, _)| Cosmetics::place(f, v, k))
+            .collect();
+        let blush = {
+            let (lift, grow) = (v(BLUSH_LIFT), v(BLUSH_SIZE));
+            // The cheekbone's apple, lifted up and out by at most a tenth of an eye distance;
+            // it falls off well before the mouth and the nose.
+            let x = (f.cheek_out.clone() - lift.clone() * 0.1) / (grow.clone() * BLUSH_RADII[0]);
+            let y = (f.cheek_down.clone() + lift * 0.075) / (grow * BLUSH_RADII[1]);
+            ((x.square() + y.square()) * -0.5).exp() * f.bare_skin.clone() * v(BLUSH_COVER)
+        };
+        let shadow = sigmoid((f.shadow_height.clone().neg() + v(SHADOW_HEIGHT)) / 0.07)
+            * f.shadow_base.clone()
+            * v(SHADOW_COVER);
+        let liner = {
+            let thickness = v(LINER_THICKNESS);
+            let line = sigmoid((f.liner_taper.clone() * thickness.clone() - f.lid_across.clone()) / 0.5)
+                * f.liner_base.clone();
+            let tilt = f.wing_across.clone() - f.wing_along.clone() * v(WING_ANGLE);
+            let across = tilt / (f.wing_taper.clone() * thickness);
+            let wing = sigmoid((f.wing_along.clone().neg() + v(WING_LENGTH)) / 0.7)
+                * (across.square() * -0.5).exp()
+                * f.wing_base.clone();
+            (line.clone() + wing.clone() - line * wing) * v(LINER_COVER)
+        };
+        Evened { mascara: f.mascara.clone() * v(MASCARA), cheek_places, blush, shadow, liner }
+    }
+
+    /// Everything the change depends on the latent through, `[C]`: the parameters' values
+    /// (`[P]`), the pigments' CIELAB colours (`[3, pigments]`, row-major) and each evened
+    /// layer's two gains, in [`Evened::map`]'s order. The gains weigh each layer over the
+    /// whole face, but their weights live on the cheeks and lids only, so they are taken on
+    /// those pixels ([`Cosmetics::support`]) — which leaves every pixel's change a function of
+    /// these few numbers and of that pixel's fields alone.
+    fn controls(&self, latent: &Latent) -> Tensor<1> {
+        let values = self.values(latent.codes[1].clone().reshape([PARAMETERS]));
+        let pigments = self.pigments(latent.codes[0].clone().reshape([Pigment::ALL.len(), 3]));
+        let v = |i: usize| values.clone().slice(i..i + 1).reshape([1, 1]);
+        let mut parts = vec![values.clone(), pigments.reshape([3 * Pigment::ALL.len()])];
+        let f = &self.support.fields;
+        Cosmetics::uneven(f, &v).map(|layer, over| {
+            let weights = match over {
+                Over::Lids => &f.lid_weights,
+                Over::Cheeks => &f.cheek_weights,
+            };
+            parts.extend(Cosmetics::gains(layer.clone(), weights).map(|g| g.reshape([1])));
+            layer
+        });
+        Tensor::cat(parts, 0)
+    }
+
+    /// The change on the pixels of `set` for `controls` ([`Cosmetics::controls`]), sRGB,
+    /// `[3, M]`.
+    fn change(&self, controls: Tensor<1>, set: &PixelSet) -> Tensor<2> {
+        let f = &set.fields;
+        let pigment_count = Pigment::ALL.len();
+        let v = |i: usize| controls.clone().slice(i..i + 1).reshape([1, 1]);
+        let pigments = controls.clone().slice(PARAMETERS..PARAMETERS + 3 * pigment_count).reshape([3, pigment_count]);
+        let colour = |k: usize| pigments.clone().slice([0..3, k..k + 1]);
+        let mut gains = PARAMETERS + 3 * pigment_count;
+        let evened = Cosmetics::uneven(f, &v).map(|layer, _| {
+            let (left, right) = (v(gains), v(gains + 1));
+            gains += 2;
+            layer * (f.halves[0].clone() * left + f.halves[1].clone() * right)
+        });
+
+        // Light: foundation, contour, highlight and mascara change L*; foundation's warmth b*.
+        let mut lightness = f.foundation.clone() * v(FOUNDATION) - evened.mascara * MASCARA_DEPTH;
+        let mut cheek_places = evened.cheek_places.into_iter();
+        for (k, place) in PLACES.iter().enumerate() {
+            let band = if place.cheek { cheek_places.next() } else { None };
+            let band = band.unwrap_or_else(|| Cosmetics::place(f, &v, k));
+            lightness = match place.light {
+                Light::Contour => lightness - band,
+                Light::Highlight => lightness + band,
+            };
+        }
+        let warmth = f.foundation.clone() * v(WARMTH);
+        let zeros = Tensor::<2>::zeros(f.foundation.shape(), &self.device);
+        let mut tone = f.tone_lab.clone() + Tensor::cat(vec![lightness, zeros, warmth], 0);
+
+        // Pigments, broad ones first so that liner and lipstick sit on top.
+        let shadow_colour = colour(1) + (colour(2) - colour(1)) * f.shadow_mix.clone();
+        let brows = {
+            let edge = f.brow_half_width.clone() + v(BROWS_GROW) - f.brow_distance.clone();
+            let tail = (f.brow_along.clone().neg() + v(BROWS_EXTEND) + 1.0) * f.brow_length.clone();
+            sigmoid(edge / 0.7) * sigmoid(tail / 0.8) * f.brow_base.clone() * v(BROWS_COVER)
+        };
+        let lips = sigmoid((f.lip_distance.clone().neg() + v(LIPS_LINE)) / 0.6) * f.lip_base.clone() * v(LIPS_COVER);
+        let layers = [
+            (evened.blush, colour(5), &f.blush_shade),
+            (evened.shadow, shadow_colour, &f.shadow_shade),
+            (brows, colour(4), &f.brow_shade),
+            (evened.liner, colour(3), &f.liner_shade),
+            (lips, colour(0), &f.lip_shade),
+        ];
+        // Composited in CIELAB: each layer's lightness follows the face's own light there.
+        for (opacity, colour, shade) in layers {
+            tone = tone.clone() + opacity * (colour + shade.clone() - tone);
+        }
+        lab::lab_to_srgb(tone) - set.base.clone()
     }
 
     /// The pigments' CIELAB colours for the colour codes, `[3, pigments]`.
@@ -730,76 +928,12 @@ impl Generator for Cosmetics {
     }
 
     fn render(&self, latent: &Latent) -> Tensor<4> {
-        let (s, n) = (self.size, self.size * self.size);
-        let f = &self.fields;
-        let colours = latent.codes[0].clone().reshape([Pigment::ALL.len(), 3]);
-        let values = self.values(latent.codes[1].clone().reshape([PARAMETERS]));
-        let v = |i: usize| values.clone().slice([i..i + 1]).reshape([1, 1]);
+        let s = self.size;
+        self.change(self.controls(latent), &self.whole).reshape([3, s, s]).permute([1, 2, 0]).reshape([1, s, s, 3])
+    }
 
-        // Light: foundation, contour, highlight and mascara change L*; foundation's warmth b*.
-        let mascara = self.balanced(f.mascara.clone() * v(MASCARA), &f.lid_weights) * MASCARA_DEPTH;
-        let mut lightness = f.foundation.clone() * v(FOUNDATION) - mascara;
-        for (k, place) in PLACES.iter().enumerate() {
-            let (depth, centre, width) =
-                (v(FIRST_PLACE + 3 * k), v(FIRST_PLACE + 3 * k + 1), v(FIRST_PLACE + 3 * k + 2));
-            let x = (f.place_across[k].clone() - centre) / (width * place.sigma);
-            let band = (x.square() * -0.5).exp() * f.place_window[k].clone() * depth;
-            let band = if place.cheek { self.balanced(band, &f.cheek_weights) } else { band };
-            lightness = match place.light {
-                Light::Contour => lightness - band,
-                Light::Highlight => lightness + band,
-            };
-        }
-        let warmth = f.foundation.clone() * v(WARMTH);
-        let zeros = Tensor::<2>::zeros([1, n], &self.device);
-        let mut tone = self.tone_lab.clone() + Tensor::cat(vec![lightness, zeros, warmth], 0);
-
-        // Pigments, broad ones first so that liner and lipstick sit on top.
-        let pigments = self.pigments(colours);
-        let colour = |k: usize| pigments.clone().slice([0..3, k..k + 1]);
-        let blush = {
-            let (lift, grow) = (v(BLUSH_LIFT), v(BLUSH_SIZE));
-            // The cheekbone's apple, lifted up and out by at most a tenth of an eye distance;
-            // it falls off well before the mouth and the nose.
-            let x = (f.cheek_out.clone() - lift.clone() * 0.1) / (grow.clone() * BLUSH_RADII[0]);
-            let y = (f.cheek_down.clone() + lift * 0.075) / (grow * BLUSH_RADII[1]);
-            let blush = ((x.square() + y.square()) * -0.5).exp() * f.bare_skin.clone() * v(BLUSH_COVER);
-            self.balanced(blush, &f.cheek_weights)
-        };
-        let shadow = sigmoid((f.shadow_height.clone().neg() + v(SHADOW_HEIGHT)) / 0.07)
-            * f.shadow_base.clone()
-            * v(SHADOW_COVER);
-        let shadow = self.balanced(shadow, &f.lid_weights);
-        let shadow_colour = colour(1) + (colour(2) - colour(1)) * f.shadow_mix.clone();
-        let brows = {
-            let edge = f.brow_half_width.clone() + v(BROWS_GROW) - f.brow_distance.clone();
-            let tail = (f.brow_along.clone().neg() + v(BROWS_EXTEND) + 1.0) * f.brow_length.clone();
-            sigmoid(edge / 0.7) * sigmoid(tail / 0.8) * f.brow_base.clone() * v(BROWS_COVER)
-        };
-        let liner = {
-            let thickness = v(LINER_THICKNESS);
-            let line = sigmoid((f.liner_taper.clone() * thickness.clone() - f.lid_across.clone()) / 0.5)
-                * f.liner_base.clone();
-            let tilt = f.wing_across.clone() - f.wing_along.clone() * v(WING_ANGLE);
-            let across = tilt / (f.wing_taper.clone() * thickness);
-            let wing = sigmoid((f.wing_along.clone().neg() + v(WING_LENGTH)) / 0.7)
-                * (across.square() * -0.5).exp()
-                * f.wing_base.clone();
-            self.balanced((line.clone() + wing.clone() - line * wing) * v(LINER_COVER), &f.lid_weights)
-        };
-        let lips = sigmoid((f.lip_distance.clone().neg() + v(LIPS_LINE)) / 0.6) * f.lip_base.clone() * v(LIPS_COVER);
-        let layers = [
-            (blush, colour(5), &f.blush_shade),
-            (shadow, shadow_colour, &f.shadow_shade),
-            (brows, colour(4), &f.brow_shade),
-            (liner, colour(3), &f.liner_shade),
-            (lips, colour(0), &f.lip_shade),
-        ];
-        // Composited in CIELAB: each layer's lightness follows the face's own light there.
-        for (opacity, colour, shade) in layers {
-            tone = tone.clone() + opacity * (colour + shade.clone() - tone);
-        }
-        (lab::lab_to_srgb(tone) - self.base.clone()).reshape([3, s, s]).permute([1, 2, 0]).reshape([1, s, s, 3])
+    fn banded(&self) -> Option<&dyn Banded> {
+        Some(self)
     }
 
     fn unnaturalness(&self, latent: &Latent) -> Tensor<1> {
@@ -807,6 +941,69 @@ impl Generator for Cosmetics {
         // Shapes only: amounts are bounded by their caps and cost nothing.
         let shape = (latent.codes[1].clone() * self.mapping.is_shape.clone()).square().mean() * SHAPE_PRIOR;
         (colour + shape).reshape([1])
+    }
+}
+
+impl Banded for Cosmetics {
+    fn bands(&self) -> usize {
+        BANDS
+    }
+
+    fn rows(&self, band: usize) -> Range<usize> {
+        band_rows(self.size, band)
+    }
+
+    fn controls(&self, latent: &Latent) -> Tensor<1> {
+        Cosmetics::controls(self, latent)
+    }
+
+    fn band(&self, controls: Tensor<1>, band: usize) -> Tensor<4> {
+        let (s, rows) = (self.size, band_rows(self.size, band).len());
+        match self.bands.get(band) {
+            Some(set) => self.change(controls, set).reshape([3, rows, s]).permute([1, 2, 0]).reshape([1, rows, s, 3]),
+            None => Tensor::<4>::zeros([1, 0, s, 3], &self.device),
+        }
+    }
+}
+
+/// Bands of rows [`Banded`] splits the render into: enough for the cores of a laptop to share
+/// the render of a step, few enough that each op still has thousands of pixels to work on.
+/// Fixed, not the number of threads, so that a result does not depend on the machine.
+const BANDS: usize = 4;
+
+/// The rows of band `band` of `size`.
+fn band_rows(size: usize, band: usize) -> Range<usize> {
+    band * size / BANDS..((band + 1) * size / BANDS).min(size)
+}
+
+/// Which weights a layer's halves are evened over.
+#[derive(Clone, Copy)]
+enum Over {
+    Cheeks,
+    Lids,
+}
+
+/// The layers whose two halves are evened out ([`BALANCE`]).
+struct Evened {
+    mascara: Tensor<2>,
+    /// The cheek places' light, in [`PLACES`]' order.
+    cheek_places: Vec<Tensor<2>>,
+    blush: Tensor<2>,
+    shadow: Tensor<2>,
+    liner: Tensor<2>,
+}
+
+impl Evened {
+    /// Every layer through `f` with the weights it is evened over, always in one order
+    /// (mascara, the cheek places, blush, shadow, liner): the order of the gains in
+    /// [`Cosmetics::controls`].
+    fn map(self, mut f: impl FnMut(Tensor<2>, Over) -> Tensor<2>) -> Evened {
+        let mascara = f(self.mascara, Over::Lids);
+        let cheek_places = self.cheek_places.into_iter().map(|layer| f(layer, Over::Cheeks)).collect();
+        let blush = f(self.blush, Over::Cheeks);
+        let shadow = f(self.shadow, Over::Lids);
+        let liner = f(self.liner, Over::Lids);
+        Evened { mascara, cheek_places, blush, shadow, liner }
     }
 }
 
@@ -826,13 +1023,9 @@ fn brow_hair_colour(face: &Image, regions: &Regions) -> [f32; 3] {
     median_lab(&lab, &(0..lab.len()).collect::<Vec<_>>())
 }
 
-impl Fields {
-    fn new(
-        a: &Anatomy,
-        regions: &Regions,
-        row: impl Fn(Field) -> Tensor<2>,
-        planes: impl Fn(Field) -> Tensor<2>,
-    ) -> Fields {
+impl Fields<Field> {
+    /// The fields of the whole face, on the host.
+    fn new(a: &Anatomy, regions: &Regions) -> Fields<Field> {
         let d = a.eye_distance;
         let n = a.size * a.size;
         let not_eyes: Field = a.eyes.iter().map(|e| 1.0 - e).collect();
@@ -1003,8 +1196,8 @@ impl Fields {
                 window[i] =
                     step(proj.along / end) * step((proj.length - proj.along) / end) * a.bare_skin[i] * not_lids[i];
             }
-            place_across.push(row(across));
-            place_window.push(row(window));
+            place_across.push(across);
+            place_window.push(window);
         }
 
         let foundation: Field = a.bare_skin.iter().zip(&not_lids).map(|(g, l)| g * l).collect();
@@ -1015,41 +1208,42 @@ impl Fields {
             [0, 1].map(|k| {
                 let w = half(k, zone);
                 let total = w.iter().sum::<f32>().max(1e-6);
-                row(w.into_iter().map(|x| x / total).collect())
+                w.into_iter().map(|x| x / total).collect()
             })
         };
         let cheeks = |i: usize| mask(Region::CheekLeft)[i].max(mask(Region::CheekRight)[i]);
         Fields {
-            halves: [0, 1].map(|k| row(half(k, &|_| 1.0))),
+            tone_lab: (0..3).flat_map(|c| tone_lab.iter().map(move |t| t[c])).collect(),
+            halves: [0, 1].map(|k| half(k, &|_| 1.0)),
             cheek_weights: weights(&|i| cheeks(i) * a.bare_skin[i]),
             lid_weights: weights(&|i| f32::from(mask(Region::EyelidLeft)[i].max(mask(Region::EyelidRight)[i]) > 0.5)),
-            bare_skin: row(a.bare_skin.clone()),
-            foundation: row(foundation),
-            lip_distance: row(lip_distance),
-            lip_base: row(lip_base),
-            lip_shade: planes(shade(&[mask(Region::Lips)])),
-            shadow_height: row(shadow_height),
-            shadow_base: row(shadow_base),
-            shadow_mix: row(shadow_mix),
-            shadow_shade: planes(shade(&[mask(Region::EyelidLeft), mask(Region::EyelidRight)])),
-            lid_across: row(lid_across),
-            liner_taper: row(liner_taper),
-            liner_base: row(liner_base),
-            wing_along: row(wing_along),
-            wing_across: row(wing_across),
-            wing_taper: row(wing_taper),
-            wing_base: row(wing_base),
-            liner_shade: planes(shade(&[mask(Region::Eyeliner)])),
-            mascara: row(mascara),
-            brow_distance: row(brow_distance),
-            brow_half_width: row(brow_half_width),
-            brow_along: row(brow_along),
-            brow_length: row(brow_length),
-            brow_base: row(brow_base),
-            brow_shade: planes(shade(&[mask(Region::Brows)])),
-            cheek_out: row(cheek_out),
-            cheek_down: row(cheek_down),
-            blush_shade: planes(shade(&[mask(Region::CheekLeft), mask(Region::CheekRight)])),
+            bare_skin: a.bare_skin.clone(),
+            foundation,
+            lip_distance,
+            lip_base,
+            lip_shade: shade(&[mask(Region::Lips)]),
+            shadow_height,
+            shadow_base,
+            shadow_mix,
+            shadow_shade: shade(&[mask(Region::EyelidLeft), mask(Region::EyelidRight)]),
+            lid_across,
+            liner_taper,
+            liner_base,
+            wing_along,
+            wing_across,
+            wing_taper,
+            wing_base,
+            liner_shade: shade(&[mask(Region::Eyeliner)]),
+            mascara,
+            brow_distance,
+            brow_half_width,
+            brow_along,
+            brow_length,
+            brow_base,
+            brow_shade: shade(&[mask(Region::Brows)]),
+            cheek_out,
+            cheek_down,
+            blush_shade: shade(&[mask(Region::CheekLeft), mask(Region::CheekRight)]),
             place_across,
             place_window,
         }

@@ -1,5 +1,7 @@
 //! The interface between a generator and the search.
 
+use std::ops::Range;
+
 use burn::tensor::Tensor;
 
 /// A point in a generator's latent space: a list of tensors, each one optimisation variable
@@ -59,4 +61,29 @@ pub trait Generator {
     /// search adds to its loss — roughness and size of the fine scales, distance of the colours
     /// from their targets.
     fn unnaturalness(&self, latent: &Latent) -> Tensor<1>;
+
+    /// The render in bands that can be computed apart, where the generator has them.
+    fn banded(&self) -> Option<&dyn Banded> {
+        None
+    }
+}
+
+/// A generator whose change splits into horizontal bands of rows that depend on the latent
+/// only through one short vector, the *controls*: each band is then a graph of its own that
+/// starts at the controls, so the bands (forward and backward) can run on different cores,
+/// and their gradients with respect to the controls, summed, carry the rest of the way back
+/// to the latent (the chain rule, as the search's recognizer terms do). The bands side by
+/// side, from [`Banded::controls`] of a latent, are [`Generator::render`] of it.
+pub trait Banded: Sync {
+    /// How many bands there are.
+    fn bands(&self) -> usize;
+
+    /// The rows of `band`, top to bottom: together the bands cover every row once.
+    fn rows(&self, band: usize) -> Range<usize>;
+
+    /// The controls of `latent`, `[C]`, differentiable with respect to its codes.
+    fn controls(&self, latent: &Latent) -> Tensor<1>;
+
+    /// Band `band`'s change, `[1, rows, size, 3]`, from `controls`.
+    fn band(&self, controls: Tensor<1>, band: usize) -> Tensor<4>;
 }

@@ -30,7 +30,7 @@ pub use cosmetics::{
     AppliedPigment, Bounds, Cosmetics, EncodeError, Light, Look, PARAMETERS, Pigment, WORN_BUDGET, colour_offset,
     parameter,
 };
-pub use generator::{Generator, Latent};
+pub use generator::{Banded, Generator, Latent};
 pub use synth::{SCALES, Synthesiser};
 
 use facecloak_face::Region;

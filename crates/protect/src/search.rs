@@ -18,9 +18,10 @@
 //!
 //! Every surrogate's term (warp, pixel transformations, recognizer) and the structure term are
 //! computed in graphs of their own that start at the made-up face, so on the CPU they run on
-//! every core at once (costliest first): they are over nine tenths of a step. Only rendering
-//! the makeup and taking its gradient stays on one thread. The random draws are made in
-//! surrogate order before any of it, so the result does not depend on the number of threads.
+//! every core at once (costliest first): they are most of a step. On the CPU the makeup is
+//! rendered, and its gradient taken, in bands of rows ([`Banded`]), each a graph of its own,
+//! on every core too. The random draws are made in surrogate order before any of it, and the
+//! bands are fixed by the generator, so the result does not depend on the number of threads.
 
 use std::ops::ControlFlow;
 
@@ -30,7 +31,7 @@ use burn::tensor::module::avg_pool2d;
 use burn::tensor::ops::AvgPoolOptions;
 use burn::tensor::{Gradients, Tensor, TensorData};
 use facecloak_face::{Image, Similarity, Warp};
-use facecloak_makeup::{Bounds, Generator, Latent};
+use facecloak_makeup::{Banded, Bounds, Generator, Latent};
 
 use crate::eot::{Draw, EotSettings, PixelEot};
 use crate::host::read;
@@ -313,9 +314,12 @@ pub async fn search_async(
     #[cfg(any(not(target_family = "wasm"), target_feature = "atomics"))]
     let mut costs: Vec<f32> =
         surrogates.iter().map(|s| (s.crop().side() * s.crop().side()) as f32).chain([0.0]).collect();
+    // On the CPU the render runs in bands, on every core at once; on a GPU as one graph.
+    let banded = generator.banded().filter(|_| facecloak_device::on_flex(&device));
     for step in 1..=settings.steps {
         let codes = latent.require_grad();
-        let made_up = original.clone() + generator.render(&codes);
+        let render = Render::forward(generator, banded, &codes).await?;
+        let made = original.clone() + render.change();
         // Every surrogate's view of this step: its crop's random jitter and its random pixel
         // transformations, drawn in surrogate order (the seed's stream), before any tensor work.
         let views: Vec<View> = surrogates
@@ -332,7 +336,6 @@ pub async fn search_async(
         // respect to the latent is the same as if they were all in it (the chain rule, with
         // their part precomputed). Independent, so natively and in the threaded web build they
         // run on every core: the warps, pixel transformations and recognizers are most of a step.
-        let made = made_up.clone().detach();
         let tasks: Vec<Task> = views
             .into_iter()
             .map(Task::Recognizer)
@@ -392,15 +395,13 @@ pub async fn search_async(
                 *sum += g;
             }
         }
-        let gradient = Tensor::<4>::from_data(TensorData::new(gradient, made.shape()), &device);
         let unnatural = generator.unnaturalness(&codes) * settings.naturalness;
         let preview = match settings.preview_every {
             0 => None,
-            every if step % every == 1 || every == 1 => Some(picture(made_up.clone().detach(), size).await?),
+            every if step % every == 1 || every == 1 => Some(picture(made.clone(), size).await?),
             _ => None,
         };
-        let loss = (made_up * gradient).sum().reshape([1]) + unnatural.clone();
-        let unnaturalness = read(unnatural.detach()).await?.first().copied().unwrap_or(0.0);
+        let unnaturalness = read(unnatural.clone().detach()).await?.first().copied().unwrap_or(0.0);
         let report = Step {
             step,
             steps: settings.steps,
@@ -412,8 +413,7 @@ pub async fn search_async(
             elapsed: start.elapsed().as_secs_f32(),
             preview,
         };
-        let grads = loss.backward();
-        let gradients = code_gradients(&codes, &grads).await?;
+        let gradients = render.backward(gradient, unnatural, &codes).await?;
         latent = adam.step(&gradients, &device);
         taken = step;
         past = if all_past { past + 1 } else { 0 };
@@ -429,6 +429,115 @@ pub async fn search_async(
         }
     }
     Ok(Outcome { latent: latent.detach(), steps: taken, converged, cancelled, last })
+}
+
+/// A step's render, kept for its backward.
+enum Render<'a> {
+    /// One graph from the codes to the change.
+    Whole { change: Tensor<4> },
+    /// The bands' graphs, each from its own copy of the controls, and the controls' graph from
+    /// the codes.
+    Bands { banded: &'a dyn Banded, controls: Tensor<1>, bands: Vec<Band> },
+}
+
+/// One band of a banded render.
+struct Band {
+    /// The controls, as this band's leaf.
+    controls: Tensor<1>,
+    /// The band's change, `[1, rows, size, 3]`.
+    change: Tensor<4>,
+}
+
+impl<'a> Render<'a> {
+    /// The change `codes` make: one graph, or (`banded`) the bands, on every core where the
+    /// build has threads.
+    async fn forward(
+        generator: &dyn Generator,
+        banded: Option<&'a dyn Banded>,
+        codes: &Latent,
+    ) -> Result<Render<'a>, SurrogateError> {
+        let Some(banded) = banded else { return Ok(Render::Whole { change: generator.render(codes) }) };
+        let controls = banded.controls(codes);
+        let band = |b: &usize| {
+            // A leaf of its own: `detach` makes a new autodiff node, where `require_grad` on
+            // clones of one detached tensor would give every band the same node — and so one
+            // graph, whose lock would let only one band at a time record or go back.
+            let leaf = controls.clone().detach().require_grad();
+            Ok::<Band, SurrogateError>(Band { change: banded.band(leaf.clone(), *b), controls: leaf })
+        };
+        let indices: Vec<usize> = (0..banded.bands()).collect();
+        #[cfg(any(not(target_family = "wasm"), target_feature = "atomics"))]
+        let bands = facecloak_face::parallel::map(&indices, band)?;
+        #[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+        let bands = indices.iter().map(band).collect::<Result<Vec<Band>, SurrogateError>>()?;
+        Ok(Render::Bands { banded, controls, bands })
+    }
+
+    /// The change, as a constant, `[1, size, size, 3]`.
+    fn change(&self) -> Tensor<4> {
+        match self {
+            Render::Whole { change } => change.clone().detach(),
+            Render::Bands { bands, .. } => Tensor::cat(bands.iter().map(|b| b.change.clone().detach()).collect(), 1),
+        }
+    }
+
+    /// The gradient with respect to `codes` of ⟨change, `gradient`⟩ + `extra` (`gradient`:
+    /// NHWC, the change's shape; `extra`: a term of the codes' own).
+    async fn backward(
+        self,
+        gradient: Vec<f32>,
+        extra: Tensor<1>,
+        codes: &Latent,
+    ) -> Result<Vec<Vec<f32>>, SurrogateError> {
+        let device = extra.device();
+        let loss = match self {
+            Render::Whole { change } => {
+                let gradient = Tensor::<4>::from_data(TensorData::new(gradient, change.shape()), &device);
+                (change * gradient).sum().reshape([1]) + extra
+            }
+            Render::Bands { banded, controls, bands } => {
+                // Each band's ⟨change, gradient⟩ back to its controls, on every core; their
+                // sum (in band order, whatever the threads) carries on back to the codes.
+                let items: Vec<(usize, &Band)> = bands.iter().enumerate().collect();
+                let back = |&(b, band): &(usize, &Band)| {
+                    let shape = band.change.shape();
+                    let rows = banded.rows(b);
+                    let per_row = shape.num_elements() / rows.len().max(1);
+                    let part = gradient.get(rows.start * per_row..rows.end * per_row).unwrap_or_default().to_vec();
+                    let part = Tensor::<4>::from_data(TensorData::new(part, shape), &device);
+                    let grads = (band.change.clone() * part).sum().backward();
+                    let d = band.controls.grad(&grads).map(|g| g.detach());
+                    let reached = band.controls.shape().num_elements();
+                    async move {
+                        match d {
+                            Some(d) => read(d).await,
+                            None => Ok(vec![0.0; reached]),
+                        }
+                    }
+                };
+                #[cfg(any(not(target_family = "wasm"), target_feature = "atomics"))]
+                let parts = facecloak_face::parallel::map(&items, |item| crate::host::now(back(item)))?;
+                #[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+                let parts = {
+                    let mut parts = Vec::with_capacity(items.len());
+                    for item in &items {
+                        parts.push(back(item).await?);
+                    }
+                    parts
+                };
+                let mut sum = vec![0.0f32; controls.shape().num_elements()];
+                for part in parts {
+                    for (s, d) in sum.iter_mut().zip(part) {
+                        *s += d;
+                    }
+                }
+                let n = sum.len();
+                (controls * Tensor::<1>::from_data(TensorData::new(sum, [n]), &device)).sum().reshape([1]) + extra
+            }
+        };
+        let grads = loss.backward();
+        code_gradients(codes, &grads).await
+    }
 }
 
 /// One surrogate's crop on one step: which surrogate, the jittered transform from generator

@@ -140,6 +140,66 @@ fn generator_gradients_match_finite_differences() {
     }
 }
 
+/// The banded render is the render: its bands side by side are the whole change, and the
+/// gradient that goes back through each band to its own copy of the controls, summed and then
+/// through the controls, is the whole graph's gradient.
+#[test]
+fn the_banded_render_is_the_render_and_so_is_its_gradient() {
+    let Some(models) = human_models() else { return };
+    let photo = astronaut();
+    let (_, synth) = synthesiser(&models, &photo, "natural coral lipstick, plum eyeshadow, peach blush, contour");
+    let n = synth.size();
+    let device = device();
+    let banded = synth.banded().expect("the makeup model renders in bands");
+    assert!(banded.bands() > 1);
+    let weights: Vec<f32> = (0..n * n * 3).map(|i| ((i * 7919) % 13) as f32 / 6.0 - 1.0).collect();
+    let start = synth.initial();
+    let start =
+        Latent { codes: start.codes.iter().map(|c| c.clone() + Tensor::<4>::full(c.shape(), 0.05, &device)).collect() };
+
+    let leaves = start.require_grad();
+    let whole = synth.render(&leaves);
+    let w = Tensor::<4>::from_data(TensorData::new(weights.clone(), [1, n, n, 3]), &device);
+    let grads = (whole.clone() * w).sum().backward();
+    let expected: Vec<Vec<f32>> = leaves.codes.iter().map(|c| host(c.grad(&grads).unwrap())).collect();
+    let whole = host(whole);
+
+    let leaves = start.require_grad();
+    let controls = banded.controls(&leaves);
+    let mut rows = Vec::new();
+    let mut pieces = Vec::new();
+    let mut sum: Vec<f32> = vec![0.0; controls.shape().num_elements()];
+    for b in 0..banded.bands() {
+        rows.extend(banded.rows(b));
+        let leaf = controls.clone().detach().require_grad();
+        let band = banded.band(leaf.clone(), b);
+        let range = banded.rows(b);
+        let part = weights[range.start * n * 3..range.end * n * 3].to_vec();
+        let part = Tensor::<4>::from_data(TensorData::new(part, [1, range.len(), n, 3]), &device);
+        let grads = (band.clone() * part).sum().backward();
+        let d = leaf.grad(&grads).unwrap().into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
+        for (s, d) in sum.iter_mut().zip(d) {
+            *s += d;
+        }
+        pieces.extend(host(band));
+    }
+    assert_eq!(rows, (0..n).collect::<Vec<_>>(), "the bands cover every row once, in order");
+    let worst = whole.iter().zip(&pieces).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    assert!(worst <= 1e-4, "the bands differ from the render by {worst}");
+    assert!(whole.iter().any(|v| v.abs() > 1.0), "the makeup changes nothing: the test would prove nothing");
+
+    let d = Tensor::<1>::from_data(TensorData::new(sum.clone(), [sum.len()]), &device);
+    let grads = (controls * d).sum().backward();
+    for (scale, code) in leaves.codes.iter().enumerate() {
+        let got = host(code.grad(&grads).unwrap());
+        let largest = expected[scale].iter().fold(0.0f32, |m, g| m.max(g.abs()));
+        assert!(largest > 0.0);
+        for (i, (g, e)) in got.iter().zip(&expected[scale]).enumerate() {
+            assert!((g - e).abs() <= 1e-3 * largest, "code {scale}[{i}]: banded {g} against whole {e}");
+        }
+    }
+}
+
 /// Eight steps against mobileface lower its similarity between the photo and the protected
 /// photo; the same seed gives the very same photo, and progress sees every step.
 #[test]
