@@ -10,6 +10,7 @@ use facecloak_makeup::{Cosmetics, Generator, Look, Targets};
 
 use crate::host::read;
 use crate::search::{self, FaceView, Mode, Settings, Step};
+use crate::verify::embed_all;
 use crate::{Surrogate, SurrogateError, cosine};
 
 /// Why a photo could not be protected.
@@ -148,11 +149,7 @@ pub(crate) async fn protect_onto(
     // from, and what the final similarities compare with.
     let mut own: Vec<Vec<Vec<f32>>> = Vec::with_capacity(faces.len());
     for (face, mesh) in faces {
-        let mut embeddings = Vec::with_capacity(surrogates.len());
-        for surrogate in surrogates {
-            embeddings.push(surrogate.embed_face_async(photo, face, mesh).await?);
-        }
-        own.push(embeddings);
+        own.push(embed_all(photo, face, mesh, surrogates).await?.into_iter().map(|(_, e)| e).collect());
     }
     for (index, (face, mesh)) in faces.iter().enumerate() {
         let start = Instant::now();
@@ -202,8 +199,8 @@ pub(crate) async fn protect_onto(
     }
     // Similarities on the finished photo: what a recognizer sees after paste-back.
     for ((result, (face, mesh)), own) in results.iter_mut().zip(faces).zip(&own) {
-        for (index, (surrogate, own)) in surrogates.iter().zip(own).enumerate() {
-            let after = surrogate.embed_face_async(&image, face, mesh).await?;
+        let after = embed_all(&image, face, mesh, surrogates).await?;
+        for (index, ((surrogate, own), (_, after))) in surrogates.iter().zip(own).zip(after).enumerate() {
             let reference = match mode {
                 Mode::Dodge => own,
                 Mode::Impersonate { targets } => targets.get(index).ok_or(ProtectError::Targets(surrogates.len()))?,

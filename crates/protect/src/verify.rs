@@ -79,17 +79,28 @@ impl Reference {
     }
 }
 
-/// `face` of `photo` embedded by each recognizer, by name.
+/// `face` of `photo` embedded by each recognizer, by name, in the recognizers' order. The
+/// passes are independent, so natively and in the threaded web build they run on every core
+/// at once (as a search step's do); in the single-thread web build one after the other, each
+/// read awaited.
 pub(crate) async fn embed_all(
     photo: &Image,
     face: &Face,
     mesh: &Mesh,
     recognizers: &[&Surrogate],
 ) -> Result<Vec<(String, Vec<f32>)>, SurrogateError> {
-    let mut embeddings = Vec::with_capacity(recognizers.len());
-    for recognizer in recognizers {
-        embeddings.push((recognizer.name().to_owned(), recognizer.embed_face_async(photo, face, mesh).await?));
-    }
+    #[cfg(any(not(target_family = "wasm"), target_feature = "atomics"))]
+    let embeddings = facecloak_face::parallel::map(recognizers, |recognizer| {
+        crate::host::now(recognizer.embed_face_async(photo, face, mesh)).map(|e| (recognizer.name().to_owned(), e))
+    })?;
+    #[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+    let embeddings = {
+        let mut embeddings = Vec::with_capacity(recognizers.len());
+        for recognizer in recognizers {
+            embeddings.push((recognizer.name().to_owned(), recognizer.embed_face_async(photo, face, mesh).await?));
+        }
+        embeddings
+    };
     Ok(embeddings)
 }
 
