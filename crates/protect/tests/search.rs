@@ -52,6 +52,19 @@ fn synthesiser(models: &std::path::Path, photo: &Image, text: &str) -> (Framed, 
     (framed, synth)
 }
 
+/// Fixed weights in −1..1 for every value of an `n`×`n` change: a loss ⟨change, weights⟩ that
+/// every pixel and channel feeds.
+fn change_weights(n: usize) -> Vec<f32> {
+    (0..n * n * 3).map(|i| ((i * 7919) % 13) as f32 / 6.0 - 1.0).collect()
+}
+
+/// The search's start with every code nudged off zero, so that tanh and the opacity clamp are in
+/// their smooth parts.
+fn nudged_start(synth: &Cosmetics, device: &Device) -> Latent {
+    let start = synth.initial();
+    Latent { codes: start.codes.iter().map(|c| c.clone() + Tensor::<4>::full(c.shape(), 0.05, device)).collect() }
+}
+
 #[test]
 fn the_neutral_latent_reproduces_the_photo_bit_for_bit() {
     let Some(models) = human_models() else { return };
@@ -104,12 +117,8 @@ fn generator_gradients_match_finite_differences() {
     let (_, synth) = synthesiser(&models, &photo, "natural coral lipstick, plum eyeshadow, peach blush");
     let n = synth.size();
     let device = device();
-    let weights: Vec<f32> = (0..n * n * 3).map(|i| ((i * 7919) % 13) as f32 / 6.0 - 1.0).collect();
-    let w = Tensor::<4>::from_data(TensorData::new(weights, [1, n, n, 3]), &device);
-    let start = synth.initial();
-    // Nudge every code off zero so tanh and the opacity clamp are in their smooth parts.
-    let start =
-        Latent { codes: start.codes.iter().map(|c| c.clone() + Tensor::<4>::full(c.shape(), 0.05, &device)).collect() };
+    let w = Tensor::<4>::from_data(TensorData::new(change_weights(n), [1, n, n, 3]), &device);
+    let start = nudged_start(&synth, &device);
     let loss = |latent: &Latent| (synth.render(latent) * w.clone()).sum();
     let leaves = start.require_grad();
     let grads = loss(&leaves).backward();
@@ -152,10 +161,8 @@ fn the_banded_render_is_the_render_and_so_is_its_gradient() {
     let device = device();
     let banded = synth.banded().expect("the makeup model renders in bands");
     assert!(banded.bands() > 1);
-    let weights: Vec<f32> = (0..n * n * 3).map(|i| ((i * 7919) % 13) as f32 / 6.0 - 1.0).collect();
-    let start = synth.initial();
-    let start =
-        Latent { codes: start.codes.iter().map(|c| c.clone() + Tensor::<4>::full(c.shape(), 0.05, &device)).collect() };
+    let weights = change_weights(n);
+    let start = nudged_start(&synth, &device);
 
     let leaves = start.require_grad();
     let whole = synth.render(&leaves);
