@@ -1180,10 +1180,10 @@ impl Fields<Field> {
             cheek_down[i] = -(dx * a.up.x + dy * a.up.y) / d;
         }
 
-        // Contour and highlight lines: nine passes over every pixel, the costliest part of the
-        // encoding, each independent, so on every core where there are threads.
-        let places: Vec<usize> = (0..PLACES.len()).collect();
-        let place = |&k: &usize| {
+        // Contour and highlight lines.
+        let mut place_across = Vec::with_capacity(PLACES.len());
+        let mut place_window = Vec::with_capacity(PLACES.len());
+        for k in 0..PLACES.len() {
             let (lines, towards) = place_lines(a, k);
             let mut across = vec![0.0; n];
             let mut window = vec![0.0; n];
@@ -1196,12 +1196,9 @@ impl Fields<Field> {
                 window[i] =
                     step(proj.along / end) * step((proj.length - proj.along) / end) * a.bare_skin[i] * not_lids[i];
             }
-            Ok::<(Field, Field), std::convert::Infallible>((across, window))
-        };
-        let (place_across, place_window) = match facecloak_face::parallel::map(&places, place) {
-            Ok(places) => places.into_iter().unzip(),
-            Err(never) => match never {},
-        };
+            place_across.push(across);
+            place_window.push(window);
+        }
 
         let foundation: Field = a.bare_skin.iter().zip(&not_lids).map(|(g, l)| g * l).collect();
         let half = |k: u8, zone: &dyn Fn(usize) -> f32| -> Field {
