@@ -354,10 +354,19 @@ pub async fn search_async(
         };
         #[cfg(any(not(target_family = "wasm"), target_feature = "atomics"))]
         let terms = {
-            // Costliest first (by the last step's times): the pool's threads take tasks in this
-            // order, which keeps them all busy to the end. The order changes no result.
+            // The pool's threads take the tasks in this order (by the last step's times): the
+            // costliest first, except the very costliest, which goes last. The thread that runs
+            // it is then the last one busy, and the others, out of tasks, take pieces of its
+            // large convolutions, which Flex shares out over the pool. A 224² recognizer gains
+            // from that (threaded web build: 140-195 ms alone at the end against 200-240 beside
+            // another task); a 112² one, whose layers are too small to share, barely (the
+            // costliest-first order left mobilefacenet alone at the end: 88-99 ms against
+            // 98-106). Astronaut, 24 steps (probe, alternating, 3 runs each): the tasks took
+            // 314-329 ms a step with the costliest first, 309-311 with it last; a step 376-397
+            // against 365-373. The order changes no result.
             let mut order: Vec<usize> = (0..tasks.len()).collect();
             order.sort_by(|&a, &b| costs[b].total_cmp(&costs[a]));
+            order.rotate_left(1);
             let timed = facecloak_face::parallel::map(&order, |&i| {
                 let begun = Instant::now();
                 crate::host::now(job.run(&tasks[i])).map(|term| (i, term, begun.elapsed().as_secs_f32()))
