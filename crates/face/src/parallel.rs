@@ -7,8 +7,8 @@
 //! wasm-bindgen-rayon's pool in the threaded web build (the engine's worker waits for them,
 //! which a worker may), and in order in the single-thread web build.
 
-/// `f` applied to every item on rayon's pool, the items taken in the order given (list the
-/// costliest first); the results in the items' order; the first error wins.
+/// `f` applied to every item on rayon's pool, each free thread taking the next item in the
+/// order given (the caller's choice); the results in the items' order; the first error wins.
 pub fn map<T: Sync, R: Send, E: Send>(items: &[T], f: impl Fn(&T) -> Result<R, E> + Sync) -> Result<Vec<R>, E> {
     #[cfg(any(not(target_arch = "wasm32"), target_feature = "atomics"))]
     if rayon::current_num_threads() > 1 && items.len() > 1 {
@@ -47,8 +47,10 @@ const BAND: usize = 1 << 15;
 
 /// `f` on every item, on rayon's pool: each of its threads takes the next item not yet taken,
 /// in the order given, until none are left — so a caller that lists the costliest items first
-/// gets the longest-first schedule, which leaves the least idle time at the end. The results
-/// come back in the items' order; the first error (in that order) wins.
+/// gets the longest-first schedule, which leaves the least idle time at the end when no item
+/// can use more than one thread (the search puts its very costliest item last instead, whose
+/// large operations the idle threads then share). The results come back in the items' order;
+/// the first error (in that order) wins.
 ///
 /// Rayon's pool rather than threads of our own: burn's CPU backend splits large operations over
 /// the same pool, and threads beside it would compete with it for the cores (natively that cost
