@@ -18,9 +18,9 @@
 //!
 //! Every surrogate's term (warp, pixel transformations, recognizer) and the structure term are
 //! computed in graphs of their own that start at the made-up face, so on the CPU they run on
-//! every core at once (costliest first, but the very costliest last): they are most of a step. On the CPU the makeup is
-//! rendered, and its gradient taken, in bands of rows ([`Banded`]), each a graph of its own,
-//! on every core too. The random draws are made in surrogate order before any of it, and the
+//! every core at once (costliest first, but the very costliest last): they are most of a step.
+//! On the CPU the makeup is rendered, and its gradient taken, in bands of rows ([`Banded`]),
+//! each a graph of its own, on every core too. The random draws are made in surrogate order before any of it, and the
 //! bands are fixed by the generator, so the result does not depend on the number of threads.
 
 use std::ops::ControlFlow;
