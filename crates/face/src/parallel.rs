@@ -17,6 +17,17 @@ pub fn map<T: Sync, R: Send, E: Send>(items: &[T], f: impl Fn(&T) -> Result<R, E
     items.iter().map(f).collect()
 }
 
+/// `a` and `b` at once on rayon's pool where there is one (each may share out its own work
+/// over the pool as well), one after the other otherwise; both results. For two independent
+/// jobs of different kinds, such as a face's own embeddings and the encoding of its makeup.
+pub fn join<A: Send, B: Send>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
+    #[cfg(any(not(target_arch = "wasm32"), target_feature = "atomics"))]
+    if rayon::current_num_threads() > 1 {
+        return rayon::join(a, b);
+    }
+    (a(), b())
+}
+
 /// `f(y, row)` for every row of `out` (rows of `row_len` values), in bands of rows spread over
 /// rayon's pool where there is one and the work is worth sharing; in order otherwise. For
 /// image passes whose rows are independent (the blur's).
@@ -109,6 +120,31 @@ mod tests {
         assert_eq!(squares, Ok(items.iter().map(|i| i * i).collect()));
         let failed = map(&items, |&i| if i == 4 || i == 9 { Err(i) } else { Ok(i) });
         assert_eq!(failed, Err(4));
+    }
+
+    #[test]
+    fn join_gives_both_results_and_runs_them_at_once_where_there_are_threads() {
+        // Each side waits for the other to have started: with two threads both finish; one
+        // after the other, the first gives up waiting.
+        let started = [std::sync::atomic::AtomicBool::new(false), std::sync::atomic::AtomicBool::new(false)];
+        let side = |me: usize| {
+            started[me].store(true, std::sync::atomic::Ordering::SeqCst);
+            let waited = std::time::Instant::now();
+            while !started[1 - me].load(std::sync::atomic::Ordering::SeqCst) {
+                if waited.elapsed() > Duration::from_secs(5) {
+                    return (me, false);
+                }
+                std::thread::yield_now();
+            }
+            (me, true)
+        };
+        let (a, b) = super::join(|| side(0), || side(1));
+        assert_eq!((a.0, b.0), (0, 1));
+        if rayon::current_num_threads() > 1 {
+            assert!(a.1 && b.1, "the two sides did not run at once");
+        } else {
+            eprintln!("rayon's pool has one thread here: only the results are checked");
+        }
     }
 
     #[test]

@@ -148,23 +148,36 @@ pub(crate) async fn protect_onto(
     // Each face's embedding by each surrogate in the unchanged photo: what dodging moves away
     // from, and what the final similarities compare with.
     let mut own: Vec<Vec<Vec<f32>>> = Vec::with_capacity(faces.len());
-    for (face, mesh) in faces {
-        own.push(embed_all(photo, face, mesh, surrogates).await?.into_iter().map(|(_, e)| e).collect());
-    }
     for (index, (face, mesh)) in faces.iter().enumerate() {
         let start = Instant::now();
         let mut result = FaceResult::untouched(face.clone(), cancelled);
-        let framed = Framed::new(mesh);
-        let crops: Option<Vec<_>> = surrogates.iter().map(|s| s.crop().from_photo(face, mesh)).collect();
-        let (Some(framed), Some(crops), Some(device), false) = (framed, crops, &device, cancelled) else {
-            results.push(result);
-            continue;
+        // The face's framing and makeup, which its own embeddings do not depend on: beside them,
+        // on every core at once, where the build has threads (in the threaded web build the
+        // encoding alone took as long as the four embeddings on two threads).
+        let prepare = || {
+            let framed = Framed::new(mesh)?;
+            let crops: Vec<_> = surrogates.iter().map(|s| s.crop().from_photo(face, mesh)).collect::<Option<_>>()?;
+            let device = device.as_ref().filter(|_| !cancelled)?;
+            let generator_face = framed.crop(photo);
+            // The crop, the landmarks and the regions come from the same Framed: sizes agree.
+            let cosmetics = Cosmetics::encode(
+                &generator_face,
+                &framed.landmarks,
+                &framed.regions,
+                makeup,
+                &settings.bounds,
+                device,
+            )
+            .ok()?;
+            Some((framed, crops, generator_face, cosmetics))
         };
-        let generator_face = framed.crop(photo);
-        // The crop, the landmarks and the regions come from the same Framed: sizes agree.
-        let Ok(cosmetics) =
-            Cosmetics::encode(&generator_face, &framed.landmarks, &framed.regions, makeup, &settings.bounds, device)
-        else {
+        #[cfg(any(not(target_family = "wasm"), target_feature = "atomics"))]
+        let (embeddings, prepared) =
+            facecloak_face::parallel::join(|| crate::host::now(embed_all(photo, face, mesh, surrogates)), prepare);
+        #[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+        let (embeddings, prepared) = (embed_all(photo, face, mesh, surrogates).await, prepare());
+        own.push(embeddings?.into_iter().map(|(_, e)| e).collect());
+        let Some((framed, crops, generator_face, cosmetics)) = prepared else {
             results.push(result);
             continue;
         };

@@ -129,8 +129,16 @@ pub async fn run_async(
         // every recognizer's.
         let needed: Vec<&Surrogate> =
             if job.references.is_empty() { judges.iter().map(|&(_, j)| j).collect() } else { job.recognizers.to_vec() };
-        let before = embed_all(job.photo, face, mesh, &needed).await.map_err(ProtectError::from)?;
-        let after = embed_all(&protected.image, face, mesh, &needed).await.map_err(ProtectError::from)?;
+        // Before and after are independent: at once where the build has threads.
+        #[cfg(any(not(target_family = "wasm"), target_feature = "atomics"))]
+        let (before, after) = facecloak_face::parallel::join(
+            || crate::host::now(embed_all(job.photo, face, mesh, &needed)),
+            || crate::host::now(embed_all(&protected.image, face, mesh, &needed)),
+        );
+        #[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+        let (before, after) =
+            (embed_all(job.photo, face, mesh, &needed).await, embed_all(&protected.image, face, mesh, &needed).await);
+        let (before, after) = (before.map_err(ProtectError::from)?, after.map_err(ProtectError::from)?);
         let embedding = |of: &[(String, Vec<f32>)], name: &str| {
             of.iter().find(|(n, _)| n == name).map(|(_, e)| e.clone()).unwrap_or_default()
         };
