@@ -54,10 +54,12 @@ export async function launch({ webgpu }) {
 
 /**
  * Opens `path` of the app in a fresh context, recording every request the page and its
- * workers make, and every console error or uncaught exception.
+ * workers make, and every console error or uncaught exception. `init`, if given, runs in the
+ * page before any of its own scripts (Playwright's `addInitScript`).
  */
-export async function openApp(browser, origin, path = '/') {
+export async function openApp(browser, origin, path = '/', { init } = {}) {
   const context = await browser.newContext({ viewport: { width: 1100, height: 1000 } });
+  if (init) await context.addInitScript(init);
   const requests = [];
   const errors = [];
   context.on('request', (request) => requests.push({ url: request.url(), method: request.method(), postData: request.postData() }));
