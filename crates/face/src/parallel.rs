@@ -126,11 +126,12 @@ mod tests {
     fn join_gives_both_results_and_runs_them_at_once_where_there_are_threads() {
         // Each side waits for the other to have started: with two threads both finish; one
         // after the other, the first gives up waiting.
-        let started = [std::sync::atomic::AtomicBool::new(false), std::sync::atomic::AtomicBool::new(false)];
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let started = [AtomicBool::new(false), AtomicBool::new(false)];
         let side = |me: usize| {
-            started[me].store(true, std::sync::atomic::Ordering::SeqCst);
+            started[me].store(true, Ordering::SeqCst);
             let waited = std::time::Instant::now();
-            while !started[1 - me].load(std::sync::atomic::Ordering::SeqCst) {
+            while !started[1 - me].load(Ordering::SeqCst) {
                 if waited.elapsed() > Duration::from_secs(5) {
                     return (me, false);
                 }
