@@ -135,9 +135,34 @@ pub struct Backend {
     lost: Arc<Mutex<Option<String>>>,
 }
 
+/// Runs the module's static constructors, once (single-thread web build; elsewhere nothing).
+///
+/// That build links crates that register themselves from constructors (`inventory`, through
+/// burn's GPU compiler: ~4,900 of them). wasm-ld calls a module a command unless its code calls
+/// `__wasm_call_ctors` itself, and then wraps every export in a call of all of them: every
+/// `__wbindgen_malloc`, every JavaScript value handed to Rust. A search step's progress report
+/// took 70 ms that way, a tenth of the step (headless Chromium, 2 cores). The call here is what
+/// keeps the linker from wrapping (`scripts/build.mjs` refuses a module whose exports are
+/// wrapped), so the constructors must then run before anything needs them: the web module's
+/// start function calls this, and so does every [`Backend`] constructor, for wasm-bindgen-test,
+/// which skips start functions. The threaded build's exports were never wrapped (it is linked
+/// with shared memory), and there this does nothing.
+pub fn run_constructors_once() {
+    #[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+    {
+        unsafe extern "C" {
+            fn __wasm_call_ctors();
+        }
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        // SAFETY: the linker's own function, which nothing else calls now, run once per instance.
+        ONCE.call_once(|| unsafe { __wasm_call_ctors() });
+    }
+}
+
 impl Backend {
     /// burn's CPU backend. Always available.
     pub fn cpu(which: CpuBackend) -> Self {
+        run_constructors_once();
         let (device, name, adapter) = match which {
             CpuBackend::Flex => (Device::flex(), "flex", "burn-flex (pure Rust, SIMD)"),
             #[cfg(not(target_family = "wasm"))]
@@ -210,6 +235,7 @@ impl Backend {
     #[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
     pub async fn webgpu(adapter: String) -> Result<Self, DeviceError> {
         use burn::tensor::wgpu::WgpuBackend;
+        run_constructors_once();
 
         // burn registers one runtime per device for the life of the module: a second
         // initialisation fails ("a server is still registered"), so later callers share the first.

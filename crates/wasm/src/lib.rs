@@ -44,30 +44,9 @@ pub use wasm_bindgen_rayon::init_thread_pool;
 
 #[wasm_bindgen(start)]
 fn on_load() {
-    run_constructors_once();
+    // Also run by every backend's constructor: wasm-bindgen-test skips start functions.
+    facecloak_device::run_constructors_once();
     console_error_panic_hook::set_once();
-}
-
-/// Runs the module's static constructors, once, as the module loads.
-///
-/// The single-thread build links crates that register themselves from constructors
-/// (`inventory`, through burn's GPU compiler: ~4,900 of them). wasm-ld calls such a module a
-/// command, unless something calls `__wasm_call_ctors` itself, and then wraps every export in
-/// a call of all of them: every `__wbindgen_malloc`, every JavaScript value handed to Rust. A
-/// search step's progress report alone took 70 ms that way, a tenth of the step (headless
-/// Chromium, 2 cores). This explicit call is what tells the linker not to wrap. The threaded
-/// build's exports were never wrapped (it is linked with shared memory), and there the call
-/// is left out.
-fn run_constructors_once() {
-    #[cfg(not(target_feature = "atomics"))]
-    {
-        unsafe extern "C" {
-            fn __wasm_call_ctors();
-        }
-        // SAFETY: the linker's own function, called once, here, before any other Rust code of
-        // this instance runs (the start function is the first call JavaScript makes).
-        unsafe { __wasm_call_ctors() };
-    }
 }
 
 /// The compute engine of one worker: a chosen backend and the operations that run on it.
