@@ -118,7 +118,7 @@ async function buildModule(name) {
  * Fails when wasm-ld linked the module as a "command": then every export (every
  * `__wbindgen_malloc`, every JavaScript value handed to Rust) first reruns all the static
  * constructors, ~4,900 of them in the single-thread build, and a search step's progress report
- * cost 70 ms. The wrapped exports are named `*_command_export`. crates/wasm's start function
+ * cost 70 ms in the dev build. The wrapped exports are named `*_command_export`. crates/wasm's start function
  * calls the constructors itself, which is what keeps the linker from wrapping.
  */
 async function refuseWrappedExports(name, wasmFile) {

@@ -140,8 +140,10 @@ pub struct Backend {
 /// That build links crates that register themselves from constructors (`inventory`, through
 /// burn's GPU compiler: ~4,900 of them). wasm-ld calls a module a command unless its code calls
 /// `__wasm_call_ctors` itself, and then wraps every export in a call of all of them: every
-/// `__wbindgen_malloc`, every JavaScript value handed to Rust. A search step's progress report
-/// took 70 ms that way, a tenth of the step (headless Chromium, 2 cores). The call here is what
+/// `__wbindgen_malloc`, every JavaScript value handed to Rust. In the dev web build a search
+/// step's progress report took 70 ms that way, a tenth of the step; in the production build,
+/// where wasm-opt makes the constructors cheaper, the work after the last step took ~80 ms
+/// longer (headless Chromium, 2 cores). The call here is what
 /// keeps the linker from wrapping (`scripts/build.mjs` refuses a module whose exports are
 /// wrapped), so the constructors must then run before anything needs them: the web module's
 /// start function calls this, and so does every [`Backend`] constructor, for wasm-bindgen-test,
