@@ -115,11 +115,10 @@ async function buildModule(name) {
 }
 
 /**
- * Fails when wasm-ld linked the module as a "command": then every export (every
- * `__wbindgen_malloc`, every JavaScript value handed to Rust) first reruns all the static
- * constructors, ~4,900 of them in the single-thread build, and a search step's progress report
- * cost 70 ms in the dev build. The wrapped exports are named `*_command_export`. crates/wasm's start function
- * calls the constructors itself, which is what keeps the linker from wrapping.
+ * Fails when wasm-ld linked the module as a "command", which wraps every export (every
+ * `__wbindgen_malloc`, every JavaScript value handed to Rust) in a rerun of all the static
+ * constructors; the wrapped exports are named `*_command_export`. Why that costs, and the call
+ * that keeps the linker from it: `facecloak_device::run_constructors_once`.
  */
 async function refuseWrappedExports(name, wasmFile) {
   const exports = WebAssembly.Module.exports(await WebAssembly.compile(readFileSync(wasmFile)));
@@ -127,7 +126,7 @@ async function refuseWrappedExports(name, wasmFile) {
   if (wrapped.length) {
     fail(
       `the ${name} module reruns its static constructors on every call into it (${wrapped.length} exports wrapped, e.g. ${wrapped[0]}): ` +
-        'crates/wasm must call __wasm_call_ctors once from its start function',
+        'the code must reach facecloak_device::run_constructors_once, whose call of __wasm_call_ctors keeps the linker from wrapping',
     );
   }
 }

@@ -143,11 +143,10 @@ pub struct Backend {
 /// `__wbindgen_malloc`, every JavaScript value handed to Rust. In the dev web build a search
 /// step's progress report took 70 ms that way, a tenth of the step; in the production build,
 /// where wasm-opt makes the constructors cheaper, the work after the last step took ~80 ms
-/// longer (headless Chromium, 2 cores). The call here is what
-/// keeps the linker from wrapping (`scripts/build.mjs` refuses a module whose exports are
-/// wrapped), so the constructors must then run before anything needs them: the web module's
-/// start function calls this, and so does every [`Backend`] constructor, for wasm-bindgen-test,
-/// which skips start functions. The threaded build's exports were never wrapped (it is linked
+/// longer (headless Chromium, 2 cores). The call here is what keeps the linker from wrapping
+/// (`scripts/build.mjs` refuses a module whose exports are wrapped), so the constructors must
+/// then run before anything needs them: the web module's start function calls this, and so
+/// does every [`Backend`] constructor, for wasm-bindgen-test, which skips start functions. The threaded build's exports were never wrapped (it is linked
 /// with shared memory), and there this does nothing.
 pub fn run_constructors_once() {
     #[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
