@@ -1480,7 +1480,8 @@ mod tests {
             .unwrap()
             .with_iris(load_model(&models, "iris"), &cpu)
             .unwrap();
-        // The astronaut, and a bearded face whose skin mask leaves his lips and brows apart.
+        // The astronaut, and a bearded face whose skin masks leave out pixels that his brow fill
+        // and the liner's wing can reach (each bound is needed there).
         let mut photos = vec![repo_root().join("fixtures/astronaut.png")];
         photos.extend(shared().map(|dir| dir.join("faces/face_recognition/kit_harington_john2.jpeg")));
         for path in photos {
