@@ -595,16 +595,15 @@ const UNSEEN: f32 = 1e-6;
 fn reached(fields: &Fields<Field>, kinds: &[Kind], n: usize) -> Vec<usize> {
     let f = fields;
     let (low, high) = (|p: usize| kinds[p].range().0, |p: usize| kinds[p].range().1);
-    let sigmoid = |x: f32| 1.0 / (1.0 + (-x).exp());
     let reaches = |i: usize| {
         let masked = [&f.foundation, &f.bare_skin, &f.mascara].into_iter().chain(&f.place_window).any(|m| m[i] != 0.0);
         if masked {
             return true;
         }
-        let lips = sigmoid((high(LIPS_LINE) - f.lip_distance[i]) / 0.6) * f.lip_base[i];
-        let shadow = sigmoid((high(SHADOW_HEIGHT) - f.shadow_height[i]) / 0.07) * f.shadow_base[i];
+        let lips = step((high(LIPS_LINE) - f.lip_distance[i]) / 0.6) * f.lip_base[i];
+        let shadow = step((high(SHADOW_HEIGHT) - f.shadow_height[i]) / 0.07) * f.shadow_base[i];
         let thickest = [low(LINER_THICKNESS), high(LINER_THICKNESS)].map(|t| f.liner_taper[i] * t);
-        let line = sigmoid((thickest[0].max(thickest[1]) - f.lid_across[i]) / 0.5) * f.liner_base[i];
+        let line = step((thickest[0].max(thickest[1]) - f.lid_across[i]) / 0.5) * f.liner_base[i];
         // The wing's distance across its axis is linear in the angle: nearest at an end of the
         // angle's range, or zero if the axis swings through the pixel.
         let tilt = [low(WING_ANGLE), high(WING_ANGLE)].map(|angle| f.wing_across[i] - f.wing_along[i] * angle);
@@ -612,14 +611,13 @@ fn reached(fields: &Fields<Field>, kinds: &[Kind], n: usize) -> Vec<usize> {
         let widest =
             (f.wing_taper[i] * high(LINER_THICKNESS)).abs().max((f.wing_taper[i] * low(LINER_THICKNESS)).abs());
         let across = nearest / widest.max(1e-6);
-        let wing =
-            sigmoid((high(WING_LENGTH) - f.wing_along[i]) / 0.7) * (across * across * -0.5).exp() * f.wing_base[i];
+        let wing = step((high(WING_LENGTH) - f.wing_along[i]) / 0.7) * (across * across * -0.5).exp() * f.wing_base[i];
         let edge = f.brow_half_width[i] + high(BROWS_GROW) - f.brow_distance[i];
         let tail = [low(BROWS_EXTEND), high(BROWS_EXTEND)]
             .map(|extend| (-f.brow_along[i] + extend + 1.0) * f.brow_length[i])
             .into_iter()
             .fold(f32::MIN, f32::max);
-        let brows = sigmoid(edge / 0.7) * sigmoid(tail / 0.8) * f.brow_base[i];
+        let brows = step(edge / 0.7) * step(tail / 0.8) * f.brow_base[i];
         [lips, shadow, line, wing, brows].into_iter().any(|opacity| opacity.abs() >= UNSEEN)
     };
     (0..n).filter(|&i| reaches(i)).collect()
@@ -630,11 +628,12 @@ fn reached(fields: &Fields<Field>, kinds: &[Kind], n: usize) -> Vec<usize> {
 /// threads that render them unevenly loaded). Depends on the face alone, so that a result does
 /// not depend on the machine.
 fn band_rows(size: usize, reached: &[usize]) -> Vec<Range<usize>> {
-    let mut starts: Vec<usize> = (0..BANDS).map(|b| b * size / BANDS).collect();
-    if !reached.is_empty() {
-        starts = (0..BANDS).map(|b| if b == 0 { 0 } else { reached[b * reached.len() / BANDS] / size }).collect();
-    }
-    (0..BANDS).map(|b| starts[b]..starts.get(b + 1).copied().unwrap_or(size)).collect()
+    let start = |b: usize| match reached.len() {
+        0 => b * size / BANDS,
+        _ if b == 0 => 0,
+        m => reached[b * m / BANDS] / size,
+    };
+    (0..BANDS).map(|b| start(b)..if b + 1 < BANDS { start(b + 1) } else { size }).collect()
 }
 
 /// The fields on a set of pixels, as tensors, with the zero of the change there.
