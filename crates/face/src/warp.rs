@@ -114,16 +114,27 @@ impl Warp {
         if (width, height) != self.source {
             return Err(WrongSize { expected: self.source, got: (width, height) });
         }
-        let flat = images.reshape([batch, height * width, channels]);
+        // Every pixel a row of `channels`, the batch's images one after the other, so that
+        // each gather picks whole rows (dim 0). Its backward is then burn-flex's row-wise
+        // scatter-add; gathering along dim 1 of `[batch, pixels, channels]` sent it down the
+        // general path, a division per coordinate per value: 2.6 % of a threaded web
+        // protection's CPU, and 40 % of that while the other core sat idle (perf, production
+        // build, astronaut). The values and the order of the sums are the same either way.
+        let (source_pixels, pixels) = (height * width, self.output.0 * self.output.1);
+        let flat = images.reshape([batch * source_pixels, channels]);
         let mut out: Option<Tensor<3>> = None;
         for (indices, weights) in self.indices.iter().zip(&self.weights) {
-            let term = flat.clone().select(1, indices.clone()) * weights.clone();
+            let indices = match batch {
+                1 => indices.clone(),
+                _ => Tensor::cat((0..batch).map(|b| indices.clone() + (b * source_pixels) as i64).collect(), 0),
+            };
+            let term = flat.clone().select(0, indices).reshape([batch, pixels, channels]) * weights.clone();
             out = Some(match out {
                 Some(sum) => sum + term,
                 None => term,
             });
         }
-        let out = out.unwrap_or_else(|| flat.zeros_like());
+        let out = out.unwrap_or_else(|| Tensor::zeros([batch, pixels, channels], &flat.device()));
         Ok(out.reshape([batch, self.output.1, self.output.0, channels]))
     }
 }
@@ -167,6 +178,13 @@ mod tests {
         let worst = got.iter().zip(&expected.data).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
         assert!(worst < 1e-3, "worst difference {worst}");
         assert!(warp.coverage().contains(&0.0) && warp.coverage().contains(&1.0));
+        // A batch: each image through the warp on its own.
+        let other = Image { width: 13, height: 9, data: image.data.iter().rev().copied().collect() };
+        let both = [image.data.clone(), other.data.clone()].concat();
+        let batch = values(warp.apply(Tensor::<4>::from_data(TensorData::new(both, [2, 9, 13, 3]), &device)).unwrap());
+        let expected = [expected.data, turn.warp(&other, 16, 12).data].concat();
+        let worst = batch.iter().zip(&expected).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        assert!(worst < 1e-3, "worst difference in a batch {worst}");
         assert_eq!(warp.apply(input.slice([0..1, 0..8, 0..13, 0..3])).unwrap_err().got, (13, 8));
     }
 
