@@ -121,6 +121,10 @@ impl Warp {
         // threaded web protection, 40 % of it while the other core sat idle, and 4.6 % of a
         // native one-thread protection (perf, astronaut at medium). The values and the order
         // of the sums are the same either way.
+        if batch == 0 {
+            // Nothing to gather; an empty batch of the output's size.
+            return Ok(images.reshape([0, self.output.1, self.output.0, channels]));
+        }
         let (source_pixels, pixels) = (height * width, self.output.0 * self.output.1);
         let flat = images.reshape([batch * source_pixels, channels]);
         let mut out: Option<Tensor<3>> = None;
@@ -186,7 +190,9 @@ mod tests {
         let expected = [expected.data, turn.warp(&other, 16, 12).data].concat();
         let worst = batch.iter().zip(&expected).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
         assert!(worst < 1e-3, "worst difference in a batch {worst}");
-        assert_eq!(warp.apply(input.slice([0..1, 0..8, 0..13, 0..3])).unwrap_err().got, (13, 8));
+        assert_eq!(warp.apply(input.clone().slice([0..1, 0..8, 0..13, 0..3])).unwrap_err().got, (13, 8));
+        // An empty batch gives an empty batch.
+        assert_eq!(warp.apply(input.slice([0..0, 0..9, 0..13, 0..3])).unwrap().dims(), [0, 12, 16, 3]);
     }
 
     /// The gradient of a weighted sum of the output with respect to the input matches central
