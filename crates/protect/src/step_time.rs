@@ -25,10 +25,8 @@ pub async fn recognizer_step_ms_async(surrogates: &[&Surrogate]) -> Result<f64, 
     let mut warm = f64::NAN;
     for _ in 0..2 {
         let started = Instant::now();
-        // As a search step runs them: at once over the pool where the build has threads (so
-        // `auto` weighs the CPU as the search will use it, and the pool's threads have run
-        // the recognizers' code before the first protection does), one after the other
-        // otherwise.
+        // As a search step runs them, so that `auto` weighs the CPU as the search will use it:
+        // at once over the pool where the build has threads, one after the other otherwise.
         #[cfg(any(not(target_family = "wasm"), target_feature = "atomics"))]
         facecloak_face::parallel::map(surrogates, |s| crate::host::now(forward_backward(s)))?;
         #[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
