@@ -354,19 +354,16 @@ pub async fn search_async(
         };
         #[cfg(any(not(target_family = "wasm"), target_feature = "atomics"))]
         let terms = {
-            // The pool's threads take the tasks in this order (by the last step's times): the
-            // costliest first, except the very costliest, which goes last. The thread that runs
-            // it is then the last one busy, and the others, out of tasks, take pieces of its
-            // large convolutions, which Flex shares out over the pool. A 224² recognizer gains
-            // from that (threaded web build: 140-195 ms alone at the end against 200-240 beside
-            // another task); a 112² one, whose layers are too small to share, barely (the
-            // costliest-first order left mobilefacenet alone at the end: 88-99 ms against
-            // 98-106). Astronaut, 24 steps (probe, alternating, 3 runs each): the tasks took
-            // 314-329 ms a step with the costliest first, 309-311 with it last; a step 376-397
-            // against 365-373. The order changes no result.
-            let mut order: Vec<usize> = (0..tasks.len()).collect();
-            order.sort_by(|&a, &b| costs[b].total_cmp(&costs[a]));
-            order.rotate_left(1);
+            // The pool's threads take the tasks in the order `task_order` picks from the last
+            // step's times: two threads on the astronaut run faceres, then mobileface and the
+            // structure term, beside mobilefacenet then faceres-deep, whose large convolutions
+            // the first thread shares when it is out of tasks. The order before (the costliest
+            // first, except the very costliest, which went last) put mobilefacenet, mobileface
+            // and the structure term ahead of faceres-deep on one thread (83 + 116 ms against
+            // 116). Production threaded web build, astronaut at medium, A/B alternating: median
+            // step 176-179 ms against 180-184 (2 runs each), 193.6 against 195.4 (5 each, the
+            // machine slower then). The order changes no result (largest difference 0).
+            let order = task_order(&costs, facecloak_device::cpu_threads() as usize);
             let timed = facecloak_face::parallel::map(&order, |&i| {
                 let begun = Instant::now();
                 crate::host::now(job.run(&tasks[i])).map(|term| (i, term, begun.elapsed().as_secs_f32()))
@@ -438,6 +435,58 @@ pub async fn search_async(
         }
     }
     Ok(Outcome { latent: latent.detach(), steps: taken, converged, cancelled, last })
+}
+
+/// The order in which the pool's `threads` threads take tasks of these `costs` (each free
+/// thread taking the next): of the orders that finish soonest, when each thread takes the next
+/// task as it comes free, the one that ends on the costliest task. Whatever a thread finishes
+/// early with, it then spends on that task's large convolutions, which Flex shares out over the
+/// pool, where a small last task leaves it waiting.
+#[cfg(any(not(target_family = "wasm"), target_feature = "atomics"))]
+fn task_order(costs: &[f32], threads: usize) -> Vec<usize> {
+    let n = costs.len();
+    let mut best: Option<((f32, f32), Vec<usize>)> = None;
+    let mut order: Vec<usize> = (0..n).collect();
+    // Every order, while there are few enough (5 tasks: 120); costliest first beyond that.
+    if n > MAX_ORDERED_TASKS || threads < 2 {
+        order.sort_by(|&a, &b| costs[b].total_cmp(&costs[a]));
+        return order;
+    }
+    let mut consider = |order: &[usize]| {
+        let mut free = vec![0.0f32; threads.min(n)];
+        let (mut end, mut last) = (0.0f32, 0.0f32);
+        for &t in order {
+            let Some(thread) = (0..free.len()).min_by(|&a, &b| free[a].total_cmp(&free[b])) else { return };
+            free[thread] += costs[t];
+            if free[thread] >= end {
+                (end, last) = (free[thread], costs[t]);
+            }
+        }
+        let key = (end, -last);
+        if best.as_ref().is_none_or(|(k, _)| key < *k) {
+            best = Some((key, order.to_vec()));
+        }
+    };
+    permutations(&mut order, 0, &mut consider);
+    best.map(|(_, order)| order).unwrap_or(order)
+}
+
+/// Orders [`task_order`] tries them all for.
+#[cfg(any(not(target_family = "wasm"), target_feature = "atomics"))]
+const MAX_ORDERED_TASKS: usize = 7;
+
+/// `f` on every ordering of `items[k..]`, with `items[..k]` kept in front.
+#[cfg(any(not(target_family = "wasm"), target_feature = "atomics"))]
+fn permutations(items: &mut [usize], k: usize, f: &mut dyn FnMut(&[usize])) {
+    if k + 1 >= items.len() {
+        f(items);
+        return;
+    }
+    for i in k..items.len() {
+        items.swap(k, i);
+        permutations(items, k + 1, f);
+        items.swap(k, i);
+    }
 }
 
 /// A step's render, kept for its backward.
@@ -800,5 +849,35 @@ mod tests {
         }
         let err = "Medium".parse::<Strength>().unwrap_err();
         assert_eq!(err.to_string(), "unknown strength \"Medium\" (low, medium or high)");
+    }
+    /// When each of `threads` threads takes the next task of `order` as it comes free: when the
+    /// last one ends, and which task that is.
+    fn list_schedule(costs: &[f32], order: &[usize], threads: usize) -> (f32, usize) {
+        let mut free = vec![(0.0f32, usize::MAX); threads];
+        for &t in order {
+            let thread = (0..threads).min_by(|&a, &b| free[a].0.total_cmp(&free[b].0)).unwrap();
+            free[thread] = (free[thread].0 + costs[t], t);
+        }
+        free.into_iter().max_by(|a, b| a.0.total_cmp(&b.0)).unwrap()
+    }
+
+    #[test]
+    fn tasks_are_ordered_to_end_soonest_and_on_a_costly_task() {
+        // A search step's tasks on the threaded web build (astronaut, ms): faceres,
+        // faceres-deep, mobileface, mobilefacenet, the structure term.
+        let costs = [116.5, 115.7, 16.4, 60.6, 6.1];
+        let order = task_order(&costs, 2);
+        let mut sorted = order.clone();
+        sorted.sort();
+        assert_eq!(sorted, [0, 1, 2, 3, 4], "{order:?} is not an order of the tasks");
+        // The best two threads can do: {faceres, mobileface, structure} beside
+        // {faceres-deep, mobilefacenet}; the costliest last (the last order) took 199.
+        let (end, last) = list_schedule(&costs, &order, 2);
+        assert_eq!(end, 115.7 + 60.6, "{order:?}");
+        assert!(costs[last] > 100.0, "{order:?} ends on task {last}, which leaves the other thread little to share");
+        // One thread: costliest first. As many threads as tasks: each starts at once.
+        assert_eq!(task_order(&costs, 1), [0, 1, 3, 2, 4]);
+        assert_eq!(list_schedule(&costs, &task_order(&costs, 8), 5).0, 116.5);
+        assert!(task_order(&[], 2).is_empty());
     }
 }
