@@ -363,7 +363,8 @@ pub async fn search_async(
             // 116). Production threaded web build, astronaut at medium, A/B alternating: median
             // step 176-179 ms against 180-184 (2 runs each), 193.6 against 195.4 (5 each, the
             // machine slower then). The order changes no result (largest difference 0).
-            let order = task_order(&costs, facecloak_device::cpu_threads() as usize);
+            // `costs` keeps a place for the structure term even when it is off (no task).
+            let order = task_order(&costs[..tasks.len().min(costs.len())], facecloak_device::cpu_threads() as usize);
             let timed = facecloak_face::parallel::map(&order, |&i| {
                 let begun = Instant::now();
                 crate::host::now(job.run(&tasks[i])).map(|term| (i, term, begun.elapsed().as_secs_f32()))

@@ -254,10 +254,20 @@ fn a_short_search_lowers_similarity_and_is_deterministic() {
     assert!(ssim > 0.9, "SSIM {ssim}");
 
     // Cancelling at the first step stops the search there.
-    let cancelled =
-        protect(&photo, &[face], &[&mobileface], &targets, &Mode::Dodge, &settings, &mut |_, _| ControlFlow::Break(()))
-            .unwrap();
+    let cancelled = protect(&photo, &[face.clone()], &[&mobileface], &targets, &Mode::Dodge, &settings, &mut |_, _| {
+        ControlFlow::Break(())
+    })
+    .unwrap();
     assert!(cancelled.faces[0].cancelled && cancelled.faces[0].steps == 1);
+
+    // Without the structure term a step has one task fewer than the search keeps times for.
+    let mut unstructured = settings.clone();
+    (unstructured.structure, unstructured.steps) = (0.0, 2);
+    let plain = protect(&photo, &[face], &[&mobileface], &targets, &Mode::Dodge, &unstructured, &mut |_, _| {
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    assert_eq!(plain.faces[0].steps, 2);
 }
 
 /// Impersonation pulls the face towards someone else: thirty steps raise mobileface's similarity
