@@ -309,11 +309,14 @@ pub async fn search_async(
     let mut latent = generator.initial();
     let mut adam = Adam::new(&latent, settings.learning_rate).await?;
     let (mut past, mut last, mut taken, mut converged, mut cancelled) = (0, None, 0, false, false);
-    // What each task (the surrogates', then the structure term) cost on the last step; before
-    // the first, its crop's pixels, a rough guess.
+    // What each task (the surrogates', then the structure term where it is on) cost on the last
+    // step; before the first, its crop's pixels, a rough guess. One per task of every step.
     #[cfg(any(not(target_family = "wasm"), target_feature = "atomics"))]
-    let mut costs: Vec<f32> =
-        surrogates.iter().map(|s| (s.crop().side() * s.crop().side()) as f32).chain([0.0]).collect();
+    let mut costs: Vec<f32> = surrogates
+        .iter()
+        .map(|s| (s.crop().side() * s.crop().side()) as f32)
+        .chain((settings.structure > 0.0).then_some(0.0))
+        .collect();
     // On the CPU the render runs in bands, on every core at once; on a GPU as one graph.
     let banded = generator.banded().filter(|_| facecloak_device::on_flex(&device));
     for step in 1..=settings.steps {
@@ -363,8 +366,7 @@ pub async fn search_async(
             // 116). Production threaded web build, astronaut at medium, A/B alternating: median
             // step 176-179 ms against 180-184 (2 runs each), 193.6 against 195.4 (5 each, the
             // machine slower then). The order changes no result (largest difference 0).
-            // `costs` keeps a place for the structure term even when it is off (no task).
-            let order = task_order(&costs[..tasks.len().min(costs.len())], facecloak_device::cpu_threads() as usize);
+            let order = task_order(&costs, facecloak_device::cpu_threads() as usize);
             let timed = facecloak_face::parallel::map(&order, |&i| {
                 let begun = Instant::now();
                 crate::host::now(job.run(&tasks[i])).map(|term| (i, term, begun.elapsed().as_secs_f32()))
